@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EposConfig(AppConfig):
+    name = "epos"
+    verbose_name = "EPOS"

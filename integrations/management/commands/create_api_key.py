@@ -1,0 +1,24 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.services import api_key_create
+
+
+class Command(BaseCommand):
+    help = "Create a personal API key for a user and print it once (only its hash is stored)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--name", default="", help="A label to tell keys apart")
+
+    def handle(self, *args, username, name, **options):
+        User = get_user_model()
+        try:
+            user = User.objects.get(username=username)
+        except User.DoesNotExist as exc:
+            raise CommandError(f"No user named {username!r}") from exc
+        key, raw = api_key_create(user=user, name=name)
+        self.stdout.write(raw)
+        self.stderr.write(
+            f"Created key {key.prefix}… for {username}. Store it now: it cannot be shown again."
+        )

@@ -1,0 +1,63 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiKey(models.Model):
+    """A personal API key. Only a SHA-256 digest is stored; the key is shown once at creation.
+
+    Keys are 256-bit random strings, so a fast digest is enough: there is nothing to brute-force
+    that a slow password hash would protect.
+    """
+
+    PREFIX = "epos_"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=80, blank=True)
+    prefix = models.CharField(max_length=12, help_text="First characters, to tell keys apart")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def generate() -> str:
+        return ApiKey.PREFIX + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def digest_of(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class OutboxMessage(models.Model):
+    """An event others must hear of, written in the same transaction as the change it reports."""
+
+    topic = models.CharField(max_length=80)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="outbox_pending_idx",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
+            models.Index(fields=["topic", "-created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.topic} #{self.pk}"

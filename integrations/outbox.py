@@ -1,0 +1,39 @@
+"""The outbox: the one place domain services announce events to the outside world.
+
+A message is written in the caller's transaction; once that commits, the dispatcher task is
+queued. If queuing fails (broker down), the beat sweeper picks the message up later.
+"""
+
+import logging
+
+from django.db import transaction
+
+from integrations.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+TOPICS = (
+    "opportunity.created",
+    "opportunity.stage_changed",
+    "opportunity.won",
+    "opportunity.lost",
+    "esat.received",
+    "building_block.published",
+)
+
+
+def outbox_publish(*, topic: str, payload: dict) -> OutboxMessage:
+    if topic not in TOPICS:
+        raise ValueError(f"Unknown outbox topic {topic!r}")
+    message = OutboxMessage.objects.create(topic=topic, payload=payload)
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def _enqueue(message_id: int) -> None:
+    from integrations.tasks import outbox_dispatch
+
+    try:
+        outbox_dispatch.delay(message_id)
+    except Exception:  # noqa: BLE001 - the broker being down must not fail the user's request
+        logger.warning("Could not queue outbox message %s; the sweeper will retry", message_id)

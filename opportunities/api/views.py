@@ -1,0 +1,233 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from epos.lib.errors import Forbidden
+from epos.lib.permissions import HasRole
+from opportunities import permissions, selectors, services
+from opportunities.api import serializers as s
+from opportunities.filters import (
+    AccountFilter,
+    ActivityFilter,
+    ContactFilter,
+    EsatResponseFilter,
+    OpportunityFilter,
+    ProductGapFilter,
+)
+from stages.models import StageItem
+
+
+class AccountViewSet(viewsets.ModelViewSet):
+    permission_classes = [HasRole]
+    serializer_class = s.AccountSerializer
+    filterset_class = AccountFilter
+    ordering_fields = ["name", "created_at", "employees"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        return selectors.account_list(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.account_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.account_update(
+            account=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        if not permissions.can_delete_accounts(self.request.user):
+            raise Forbidden("Your role may not delete accounts.")
+        instance.delete()
+
+
+class ContactViewSet(viewsets.ModelViewSet):
+    permission_classes = [HasRole]
+    serializer_class = s.ContactSerializer
+    filterset_class = ContactFilter
+    ordering_fields = ["name"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        return selectors.contact_list(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.contact_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.contact_update(
+            contact=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        if not permissions.can_delete_accounts(self.request.user):
+            raise Forbidden("Your role may not delete contacts.")
+        instance.delete()
+
+
+@extend_schema_view(
+    create=extend_schema(request=s.OpportunityCreateSerializer, responses=s.OpportunityOutputSerializer),
+    update=extend_schema(request=s.OpportunityUpdateSerializer, responses=s.OpportunityOutputSerializer),
+    partial_update=extend_schema(
+        request=s.OpportunityUpdateSerializer, responses=s.OpportunityOutputSerializer
+    ),
+)
+class OpportunityViewSet(viewsets.ModelViewSet):
+    """Opportunities the caller may see. Stages change only through `move/`."""
+
+    permission_classes = [HasRole]
+    serializer_class = s.OpportunityOutputSerializer
+    filterset_class = OpportunityFilter
+    ordering_fields = ["created_at", "amount", "closed_at", "name", "stage_entered_at", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.opportunity_list(user=self.request.user)
+
+    def _output(self, opportunity, code=status.HTTP_200_OK):
+        fresh = selectors.opportunity_list(user=self.request.user).get(pk=opportunity.pk)
+        return Response(s.OpportunityOutputSerializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        data = s.OpportunityCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        opportunity = services.opportunity_create(actor=request.user, **data.validated_data)
+        return self._output(opportunity, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        opportunity = self.get_object()
+        data = s.OpportunityUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        expected_version = changes.pop("expected_version", None)
+        opportunity = services.opportunity_update(
+            opportunity=opportunity,
+            actor=request.user,
+            expected_version=expected_version,
+            **changes,
+        )
+        return self._output(opportunity)
+
+    def perform_destroy(self, instance):
+        if not permissions.can_delete_opportunity(self.request.user, instance):
+            raise Forbidden("Only a manager of this team may delete an opportunity.")
+        instance.delete()
+
+    @extend_schema(
+        request=s.MoveInputSerializer,
+        responses={
+            200: s.OpportunityOutputSerializer,
+            400: OpenApiResponse(s.ErrorSerializer, description="Invalid stage or missing reason"),
+            409: OpenApiResponse(
+                s.MoveConflictSerializer, description="A gate blocks or the version is stale"
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        opportunity = self.get_object()
+        data = s.MoveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        opportunity = services.opportunity_move_to_stage(
+            opportunity=opportunity,
+            to_stage=values["stage"],
+            actor=request.user,
+            note=values["note"],
+            override_reason=values["override_reason"],
+            loss_reason=values["loss_reason"],
+            qualified_out=values["qualified_out"],
+            expected_version=values.get("expected_version"),
+        )
+        return self._output(opportunity)
+
+    @extend_schema(responses=s.TransitionSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=[])
+    def transitions(self, request, pk=None):
+        opportunity = self.get_object()
+        page = self.paginate_queryset(selectors.transition_list(opportunity=opportunity))
+        return self.get_paginated_response(s.TransitionSerializer(page, many=True).data)
+
+    @extend_schema(request=s.ChecklistInputSerializer, responses=s.ChecklistCompletionSerializer)
+    @action(
+        detail=True,
+        methods=["put"],
+        url_path=r"checklist/(?P<item_id>\d+)",
+        url_name="checklist-item",
+    )
+    def checklist(self, request, pk=None, item_id=None):
+        opportunity = self.get_object()
+        item = get_object_or_404(StageItem.objects.select_related("stage"), pk=item_id)
+        data = s.ChecklistInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        completion = services.checklist_item_set(
+            opportunity=opportunity, item=item, actor=request.user, **data.validated_data
+        )
+        return Response(s.ChecklistCompletionSerializer(completion).data)
+
+
+class OpportunityRecordViewSet(viewsets.ModelViewSet):
+    """Records that hang off an opportunity; written by whoever may edit that opportunity."""
+
+    permission_classes = [HasRole]
+    selector = None
+    create_service = None
+
+    def get_queryset(self):
+        return type(self).selector(user=self.request.user)
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        field = serializer.fields.get("opportunity") if hasattr(serializer, "fields") else None
+        if field is not None and not field.read_only:
+            # An opportunity the caller cannot see does not exist for them.
+            field.queryset = selectors.opportunity_list(user=self.request.user)
+        return serializer
+
+    def perform_create(self, serializer):
+        serializer.instance = type(self).create_service(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.opportunity_record_update(
+            instance=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.opportunity_record_delete(instance=instance, actor=self.request.user)
+
+
+class ActivityViewSet(OpportunityRecordViewSet):
+    serializer_class = s.ActivitySerializer
+    filterset_class = ActivityFilter
+    ordering_fields = ["occurred_at", "id"]
+    ordering = ["-occurred_at", "-id"]
+    selector = staticmethod(selectors.activity_list)
+    create_service = staticmethod(services.activity_record)
+
+
+class EsatResponseViewSet(OpportunityRecordViewSet):
+    serializer_class = s.EsatResponseSerializer
+    filterset_class = EsatResponseFilter
+    ordering_fields = ["received_at", "score", "id"]
+    ordering = ["-received_at", "-id"]
+    selector = staticmethod(selectors.esat_response_list)
+    create_service = staticmethod(services.esat_record)
+
+
+class ProductGapViewSet(OpportunityRecordViewSet):
+    serializer_class = s.ProductGapSerializer
+    filterset_class = ProductGapFilter
+    ordering_fields = ["created_at", "severity", "id"]
+    ordering = ["-created_at", "-id"]
+    selector = staticmethod(selectors.product_gap_list)
+    create_service = staticmethod(services.product_gap_create)
+
+

@@ -1,0 +1,125 @@
+"""Who may see and change what, one helper per entity.
+
+An SA edits the deals they own (or are account executive on) and reads their teams' deals;
+a manager reads and edits the deals of the teams they manage; a curator reads everything;
+an admin does everything. A user with no role sees nothing.
+"""
+
+from django.db.models import Q, Value
+
+from epos.lib.roles import ADMIN, CURATOR, MANAGER, SA, has_role, user_roles
+from opportunities.models import Team
+
+
+def _team_ids(user) -> tuple[frozenset[int], frozenset[int]]:
+    """(member team ids, managed team ids), read in one query and kept on the user object."""
+    cached = getattr(user, "_epos_team_ids", None)
+    if cached is None:
+        members = (
+            Team.members.through.objects.filter(user_id=user.pk)
+            .annotate(kind=Value("member"))
+            .values_list("team_id", "kind")
+        )
+        managers = (
+            Team.managers.through.objects.filter(user_id=user.pk)
+            .annotate(kind=Value("manager"))
+            .values_list("team_id", "kind")
+        )
+        member_ids, managed_ids = set(), set()
+        for team_id, kind in members.union(managers, all=True):
+            (member_ids if kind == "member" else managed_ids).add(team_id)
+        cached = (frozenset(member_ids), frozenset(managed_ids))
+        user._epos_team_ids = cached
+    return cached
+
+
+def member_team_ids(user) -> frozenset[int]:
+    return _team_ids(user)[0]
+
+
+def managed_team_ids(user) -> frozenset[int]:
+    return _team_ids(user)[1]
+
+
+def visible_team_ids(user) -> frozenset[int]:
+    members, managed = _team_ids(user)
+    return members | managed
+
+
+# --- opportunities -------------------------------------------------------------------------
+
+
+def opportunity_visibility_q(user) -> Q | None:
+    """A filter for the opportunities the user may read; None means all of them."""
+    roles = user_roles(user)
+    if ADMIN in roles or CURATOR in roles:
+        return None
+    if not roles & {SA, MANAGER}:
+        return Q(pk__in=[])
+    return (
+        Q(team_id__in=visible_team_ids(user)) | Q(owner_id=user.pk) | Q(account_executive_id=user.pk)
+    )
+
+
+def can_view_opportunity(user, opportunity) -> bool:
+    roles = user_roles(user)
+    if ADMIN in roles or CURATOR in roles:
+        return True
+    if not roles & {SA, MANAGER}:
+        return False
+    return (
+        opportunity.team_id in visible_team_ids(user)
+        or opportunity.owner_id == user.pk
+        or opportunity.account_executive_id == user.pk
+    )
+
+
+def can_edit_opportunity(user, opportunity) -> bool:
+    roles = user_roles(user)
+    if ADMIN in roles:
+        return True
+    if MANAGER in roles and opportunity.team_id in managed_team_ids(user):
+        return True
+    if roles & {SA, MANAGER}:
+        return user.pk in (opportunity.owner_id, opportunity.account_executive_id)
+    return False
+
+
+def can_override_gate(user, opportunity) -> bool:
+    """Skipping required items is a manager's call on their teams' deals (or an admin's)."""
+    roles = user_roles(user)
+    if ADMIN in roles:
+        return True
+    return MANAGER in roles and opportunity.team_id in managed_team_ids(user)
+
+
+def can_create_opportunity(user) -> bool:
+    return has_role(user, SA, MANAGER, ADMIN)
+
+
+def can_assign_team(user, team_id: int | None) -> bool:
+    if has_role(user, ADMIN):
+        return True
+    return team_id is None or team_id in visible_team_ids(user)
+
+
+def can_delete_opportunity(user, opportunity) -> bool:
+    roles = user_roles(user)
+    if ADMIN in roles:
+        return True
+    return MANAGER in roles and opportunity.team_id in managed_team_ids(user)
+
+
+# --- accounts and contacts: a shared customer directory -----------------------------------
+
+
+def can_view_accounts(user) -> bool:
+    return bool(user_roles(user))
+
+
+def can_edit_accounts(user) -> bool:
+    return has_role(user, SA, MANAGER, ADMIN)
+
+
+def can_delete_accounts(user) -> bool:
+    return has_role(user, MANAGER, ADMIN)

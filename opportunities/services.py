@@ -1,0 +1,565 @@
+"""Every write to opportunities goes through these functions: one transaction each."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from epos.lib.errors import Forbidden, GateBlocked, InvalidInput, StaleVersion
+from epos.lib.roles import ADMIN, MANAGER, has_role
+from integrations.outbox import outbox_publish
+from opportunities import permissions
+from opportunities.models import (
+    Account,
+    Activity,
+    ChecklistCompletion,
+    Contact,
+    EsatResponse,
+    Opportunity,
+    ProductGap,
+    Qualification,
+    StageTransition,
+)
+from stages.models import Process, Stage, StageItem
+
+# Fields a user may change through opportunity_update; stage and outcome change only by a move.
+EDITABLE_FIELDS = (
+    "name",
+    "account",
+    "owner",
+    "account_executive",
+    "team",
+    "amount",
+    "currency",
+    "product",
+    "use_case",
+    "source",
+    "approach",
+    "expected_close_date",
+)
+
+
+def _event_payload(opportunity: Opportunity, **extra) -> dict:
+    return {
+        "opportunity_id": opportunity.pk,
+        "name": opportunity.name,
+        "process_id": opportunity.process_id,
+        "stage_id": opportunity.stage_id,
+        "outcome": opportunity.outcome,
+        "amount": str(opportunity.amount),
+        "currency": opportunity.currency,
+        "owner_id": opportunity.owner_id,
+        "version": opportunity.version,
+        **extra,
+    }
+
+
+def _check_can_edit(actor, opportunity: Opportunity) -> None:
+    if actor is not None and not permissions.can_edit_opportunity(actor, opportunity):
+        raise Forbidden("You may not change this opportunity.")
+
+
+def _clock_applies(stage: Stage, clock_position: int | None) -> bool:
+    """Whether entering `stage` means the deal is engaged (the MTTC clock runs)."""
+    if stage.kind == Stage.Kind.LOST:
+        return False
+    if stage.kind == Stage.Kind.WON or stage.starts_clock:
+        return True
+    return clock_position is not None and stage.position >= clock_position
+
+
+def _clock_position(process_id: int) -> int | None:
+    return (
+        Stage.objects.filter(process_id=process_id, starts_clock=True)
+        .order_by("position")
+        .values_list("position", flat=True)
+        .first()
+    )
+
+
+def opportunity_create(
+    *,
+    actor,
+    process: Process,
+    name: str,
+    stage: Stage | None = None,
+    account: Account | None = None,
+    owner=None,
+    account_executive=None,
+    team=None,
+    amount: Decimal | int | str = 0,
+    currency: str = "USD",
+    product: str = "",
+    use_case: str = Opportunity.UseCase.OTHER,
+    source: str = "",
+    approach: str = "",
+    expected_close_date=None,
+    created_at=None,
+) -> Opportunity:
+    """Create a deal in its first stage (or `stage`) and record that entry as a transition."""
+    if actor is not None:
+        if not permissions.can_create_opportunity(actor):
+            raise Forbidden("Your role may not create opportunities.")
+        if owner is None:
+            owner = actor
+        if not has_role(actor, ADMIN, MANAGER) and owner.pk != actor.pk:
+            raise Forbidden("An SA creates opportunities they own.")
+        if team is not None and not permissions.can_assign_team(actor, team.pk):
+            raise Forbidden("You may not create opportunities for that team.")
+    if process.status == Process.Status.DRAFT:
+        raise InvalidInput(f"Process {process} is a draft; activate it before using it.")
+    if stage is None:
+        stage = process.stages.filter(kind=Stage.Kind.OPEN).order_by("position").first()
+        if stage is None:
+            raise InvalidInput(f"Process {process} has no open stage.")
+    elif stage.process_id != process.pk:
+        raise InvalidInput(f"Stage {stage.name!r} does not belong to process {process}.")
+    if stage.kind != Stage.Kind.OPEN:
+        raise InvalidInput("A new opportunity starts in an open stage.")
+    if team is None and owner is not None:
+        team = owner.teams.order_by("pk").first()
+
+    now = created_at or timezone.now()
+    with transaction.atomic():
+        opportunity = Opportunity(
+            name=name,
+            account=account,
+            process=process,
+            stage=stage,
+            owner=owner,
+            account_executive=account_executive,
+            team=team,
+            amount=Decimal(str(amount or 0)),
+            currency=currency,
+            product=product,
+            use_case=use_case,
+            source=source,
+            approach=approach,
+            expected_close_date=expected_close_date,
+            created_at=now,
+            stage_entered_at=now,
+            engaged_at=now if _clock_applies(stage, _clock_position(process.pk)) else None,
+        )
+        opportunity.full_clean()
+        opportunity.save()
+        StageTransition.objects.create(
+            opportunity=opportunity,
+            from_stage=None,
+            to_stage=stage,
+            moved_at=now,
+            moved_by=actor,
+        )
+        outbox_publish(topic="opportunity.created", payload=_event_payload(opportunity))
+    return opportunity
+
+
+def opportunity_update(
+    *, opportunity: Opportunity, actor, expected_version: int | None = None, **changes
+) -> Opportunity:
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+        _check_can_edit(actor, locked)
+        if expected_version is not None and expected_version != locked.version:
+            raise StaleVersion(locked.version)
+        if actor is not None and "team" in changes:
+            team = changes["team"]
+            if not permissions.can_assign_team(actor, team.pk if team else None):
+                raise Forbidden("You may not move opportunities to that team.")
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.version += 1
+        locked.full_clean()
+        locked.save()
+    return locked
+
+
+def unmet_required_items(*, opportunity: Opportunity, stage: Stage) -> list[StageItem]:
+    done = ChecklistCompletion.objects.filter(
+        item_id=OuterRef("pk"), opportunity_id=opportunity.pk, done=True
+    )
+    return list(
+        StageItem.objects.filter(stage=stage, required=True)
+        .filter(~Exists(done))
+        .order_by("position", "pk")
+    )
+
+
+def opportunity_move_to_stage(
+    *,
+    opportunity: Opportunity,
+    to_stage: Stage,
+    actor,
+    note: str = "",
+    override_reason: str = "",
+    loss_reason: str = "",
+    expected_version: int | None = None,
+    qualified_out: bool = False,
+    moved_at=None,
+) -> Opportunity:
+    """The one way to change a deal's stage.
+
+    Moving forward out of an open stage needs that stage's required items done, or an override
+    reason from someone allowed to give one. Moving back (reopening) is allowed and clears the
+    close. A lost stage needs a loss reason. `expected_version` guards against a concurrent
+    change: the row is locked, so of two moves with the same version exactly one wins.
+    """
+    note, override_reason, loss_reason = note.strip(), override_reason.strip(), loss_reason.strip()
+    with transaction.atomic():
+        # Lock only the opportunity row (not the joined stage) so moves of different deals in
+        # the same stage never wait on each other.
+        locked = (
+            Opportunity.objects.select_for_update(of=("self",))
+            .select_related("stage")
+            .get(pk=opportunity.pk)
+        )
+        _check_can_edit(actor, locked)
+        if to_stage.process_id != locked.process_id:
+            raise InvalidInput(
+                f"Stage {to_stage.name!r} belongs to another process than this opportunity."
+            )
+        if expected_version is not None and expected_version != locked.version:
+            raise StaleVersion(locked.version)
+        from_stage = locked.stage
+        if to_stage.pk == from_stage.pk:
+            raise InvalidInput(f"The opportunity is already in {to_stage.name!r}.")
+
+        unmet: list[StageItem] = []
+        moving_forward = (
+            from_stage.kind == Stage.Kind.OPEN
+            and to_stage.kind != Stage.Kind.LOST
+            and to_stage.position > from_stage.position
+        )
+        if moving_forward:
+            unmet = unmet_required_items(opportunity=locked, stage=from_stage)
+        unmet_payload = [{"id": item.pk, "title": item.title} for item in unmet]
+        if unmet:
+            if not override_reason:
+                raise GateBlocked(
+                    f"{len(unmet)} required item(s) of {from_stage.name!r} are not done yet.",
+                    unmet_items=unmet_payload,
+                )
+            if actor is not None and not permissions.can_override_gate(actor, locked):
+                raise Forbidden("Only a manager of this team may override open required items.")
+        if to_stage.kind == Stage.Kind.LOST and not loss_reason:
+            raise InvalidInput("Say why the opportunity was lost (loss_reason).")
+
+        now = moved_at or timezone.now()
+        locked.stage = to_stage
+        locked.stage_entered_at = now
+        locked.version += 1
+        if locked.engaged_at is None and _clock_applies(to_stage, _clock_position(locked.process_id)):
+            locked.engaged_at = now
+        if to_stage.kind == Stage.Kind.WON:
+            locked.outcome, locked.closed_at, locked.loss_reason = Opportunity.Outcome.WON, now, ""
+        elif to_stage.kind == Stage.Kind.LOST:
+            locked.outcome = (
+                Opportunity.Outcome.QUALIFIED_OUT if qualified_out else Opportunity.Outcome.LOST
+            )
+            locked.closed_at, locked.loss_reason = now, loss_reason
+        else:
+            locked.outcome, locked.closed_at, locked.loss_reason = Opportunity.Outcome.OPEN, None, ""
+        locked.save(
+            update_fields=[
+                "stage",
+                "stage_entered_at",
+                "version",
+                "engaged_at",
+                "outcome",
+                "closed_at",
+                "loss_reason",
+                "updated_at",
+            ]
+        )
+        transition = StageTransition.objects.create(
+            opportunity=locked,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            moved_at=now,
+            moved_by=actor,
+            note=note,
+            override_reason=override_reason if unmet else "",
+            unmet_items=unmet_payload,
+        )
+        payload = _event_payload(
+            locked,
+            from_stage_id=from_stage.pk,
+            to_stage_id=to_stage.pk,
+            transition_id=transition.pk,
+            moved_at=now.isoformat(),
+        )
+        outbox_publish(topic="opportunity.stage_changed", payload=payload)
+        if to_stage.kind == Stage.Kind.WON:
+            outbox_publish(topic="opportunity.won", payload=payload)
+        elif to_stage.kind == Stage.Kind.LOST:
+            outbox_publish(topic="opportunity.lost", payload={**payload, "loss_reason": loss_reason})
+    return locked
+
+
+def checklist_item_set(
+    *,
+    opportunity: Opportunity,
+    item: StageItem,
+    actor,
+    done: bool,
+    evidence_url: str = "",
+    note: str = "",
+) -> ChecklistCompletion:
+    _check_can_edit(actor, opportunity)
+    if item.stage.process_id != opportunity.process_id:
+        raise InvalidInput("That checklist item belongs to another process.")
+    with transaction.atomic():
+        completion, _ = ChecklistCompletion.objects.select_for_update().get_or_create(
+            opportunity=opportunity, item=item
+        )
+        completion.done = done
+        completion.done_at = timezone.now() if done else None
+        completion.done_by = actor if done else None
+        completion.evidence_url = evidence_url
+        completion.note = note
+        completion.full_clean()
+        completion.save()
+    return completion
+
+
+def activity_record(
+    *,
+    opportunity: Opportunity,
+    actor,
+    kind: str,
+    occurred_at=None,
+    duration_minutes: int | None = None,
+    summary: str = "",
+    source: str = Activity.Source.MANUAL,
+    external_id: str = "",
+) -> Activity:
+    _check_can_edit(actor, opportunity)
+    with transaction.atomic():
+        activity = Activity(
+            opportunity=opportunity,
+            kind=kind,
+            occurred_at=occurred_at or timezone.now(),
+            duration_minutes=duration_minutes,
+            summary=summary,
+            source=source,
+            external_id=external_id,
+            created_by=actor,
+        )
+        activity.full_clean()
+        activity.save()
+    return activity
+
+
+def esat_record(
+    *,
+    opportunity: Opportunity,
+    actor,
+    score: int,
+    stage: Stage | None = None,
+    comment: str = "",
+    respondent_email: str = "",
+    received_at=None,
+    source: str = EsatResponse.Source.MANUAL,
+) -> EsatResponse:
+    _check_can_edit(actor, opportunity)
+    stage = stage or opportunity.stage
+    if stage.process_id != opportunity.process_id:
+        raise InvalidInput("That stage belongs to another process.")
+    with transaction.atomic():
+        response = EsatResponse(
+            opportunity=opportunity,
+            stage=stage,
+            score=score,
+            comment=comment,
+            respondent_email=respondent_email,
+            received_at=received_at or timezone.now(),
+            source=source,
+        )
+        response.full_clean()
+        response.save()
+        outbox_publish(
+            topic="esat.received",
+            payload={
+                "esat_response_id": response.pk,
+                "opportunity_id": opportunity.pk,
+                "stage_id": stage.pk,
+                "score": score,
+            },
+        )
+    return response
+
+
+def product_gap_create(
+    *,
+    opportunity: Opportunity,
+    actor,
+    title: str,
+    severity: str,
+    description: str = "",
+    status: str = ProductGap.Status.OPEN,
+) -> ProductGap:
+    _check_can_edit(actor, opportunity)
+    gap = ProductGap(
+        opportunity=opportunity,
+        title=title,
+        severity=severity,
+        description=description,
+        status=status,
+        created_by=actor,
+    )
+    gap.full_clean()
+    gap.save()
+    return gap
+
+
+# --- qualification ---------------------------------------------------------------------------
+
+_BANT_POINTS = 15  # four answers: 60
+_LEVEL_POINTS = {
+    Qualification.ContactLevel.EXECUTIVE: 10,
+    Qualification.ContactLevel.MANAGEMENT: 10,
+    Qualification.ContactLevel.TECHNICAL: 5,
+    Qualification.ContactLevel.OPERATIONS: 5,
+}
+
+
+def qualification_score(q: Qualification) -> tuple[int, str]:
+    """Score a qualification 0–100 and give a verdict.
+
+    BANT carries 60 points (15 a "yes"); knowing whether the buyer is a person or a company, who
+    we are talking to, and having written requirements carry the other 40, following the
+    first-consultation checklist. Someone who only asks for a price is a price shopper whatever
+    else is known, and an explicit "no" on need disqualifies.
+    """
+    bant = [q.budget, q.authority, q.need, q.timeline]
+    score = sum(_BANT_POINTS for answer in bant if answer == Qualification.Answer.YES)
+    score += 10 if q.customer_type_known else 0
+    score += _LEVEL_POINTS.get(q.contact_level, 0)
+    score += 20 if q.written_requirements else 0
+    if q.asks_only_for_price:
+        return min(score, 20), Qualification.Verdict.PRICE_ONLY
+    if q.need == Qualification.Answer.NO:
+        return score, Qualification.Verdict.UNQUALIFIED
+    if score >= 70:
+        return score, Qualification.Verdict.QUALIFIED
+    if score >= 40:
+        return score, Qualification.Verdict.NURTURE
+    return score, Qualification.Verdict.UNQUALIFIED
+
+
+QUALIFICATION_FIELDS = (
+    "budget",
+    "budget_note",
+    "authority",
+    "authority_note",
+    "need",
+    "need_note",
+    "timeline",
+    "timeline_note",
+    "customer_type_known",
+    "contact_level",
+    "written_requirements",
+    "asks_only_for_price",
+)
+
+
+def qualification_update(*, opportunity: Opportunity, actor, **answers) -> Qualification:
+    unknown = set(answers) - set(QUALIFICATION_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown qualification fields: {', '.join(sorted(unknown))}.")
+    _check_can_edit(actor, opportunity)
+    with transaction.atomic():
+        qualification, _ = Qualification.objects.select_for_update().get_or_create(
+            opportunity=opportunity
+        )
+        for field, value in answers.items():
+            setattr(qualification, field, value)
+        qualification.score, qualification.verdict = qualification_score(qualification)
+        qualification.updated_by = actor
+        qualification.full_clean()
+        qualification.save()
+    return qualification
+
+
+# --- accounts and contacts -------------------------------------------------------------------
+
+
+def _check_account_editor(actor) -> None:
+    if actor is not None and not permissions.can_edit_accounts(actor):
+        raise Forbidden("Your role may not change accounts.")
+
+
+def account_create(*, actor, name: str, **fields) -> Account:
+    _check_account_editor(actor)
+    account = Account(name=name, **fields)
+    account.full_clean()
+    account.save()
+    return account
+
+
+def account_update(*, account: Account, actor, **fields) -> Account:
+    _check_account_editor(actor)
+    for field, value in fields.items():
+        setattr(account, field, value)
+    account.full_clean()
+    account.save()
+    return account
+
+
+def contact_create(*, actor, account: Account, name: str, **fields) -> Contact:
+    _check_account_editor(actor)
+    contact = Contact(account=account, name=name, **fields)
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+def contact_update(*, contact: Contact, actor, **fields) -> Contact:
+    _check_account_editor(actor)
+    for field, value in fields.items():
+        setattr(contact, field, value)
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+__all__ = [
+    "account_create",
+    "account_update",
+    "activity_record",
+    "checklist_item_set",
+    "contact_create",
+    "contact_update",
+    "esat_record",
+    "opportunity_create",
+    "opportunity_move_to_stage",
+    "opportunity_update",
+    "product_gap_create",
+    "qualification_update",
+    "unmet_required_items",
+]
+
+
+# --- records that hang off an opportunity (activities, ESAT answers, product gaps) ----------
+
+
+def opportunity_record_update(*, instance, actor, **fields):
+    """Edit an activity, ESAT answer or product gap: allowed to whoever may edit the deal."""
+    _check_can_edit(actor, instance.opportunity)
+    if "opportunity" in fields and fields["opportunity"].pk != instance.opportunity_id:
+        raise InvalidInput("A record cannot be moved to another opportunity.")
+    for field, value in fields.items():
+        setattr(instance, field, value)
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+def opportunity_record_delete(*, instance, actor) -> None:
+    _check_can_edit(actor, instance.opportunity)
+    instance.delete()

@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from stages.models import Process, Stage, StageItem, Tool
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 0
+    fields = ["position", "name", "slug", "kind", "phase", "probability", "target_days", "starts_clock"]
+    show_change_link = True
+
+
+class StageItemInline(admin.TabularInline):
+    model = StageItem
+    extra = 0
+
+
+@admin.register(Process)
+class ProcessAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "status", "slug", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "slug"]
+    inlines = [StageInline]
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ["name", "process", "position", "kind", "phase", "probability", "target_days"]
+    list_filter = ["process", "kind", "phase"]
+    list_select_related = ["process"]
+    inlines = [StageItemInline]
+    filter_horizontal = ["tools"]
+
+
+@admin.register(StageItem)
+class StageItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "stage", "kind", "required"]
+    list_filter = ["kind", "required", "stage__process"]
+    list_select_related = ["stage"]
+
+
+@admin.register(Tool)
+class ToolAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "url"]
+    prepopulated_fields = {"slug": ["name"]}
