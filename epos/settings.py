@@ -177,6 +177,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OpportunitySourceEnum": "opportunities.models.Opportunity.Source",
+        "ActivitySourceEnum": "opportunities.models.Activity.Source",
+        "EsatSourceEnum": "opportunities.models.EsatResponse.Source",
+        "ProcessStatusEnum": "stages.models.Process.Status",
+        "ProductGapStatusEnum": "opportunities.models.ProductGap.Status",
+    },
 }
 
 # Security: strict by default when DEBUG is off; each can be relaxed for a TLS-terminating proxy.

@@ -211,13 +211,11 @@ def opportunity_move_to_stage(
     """
     note, override_reason, loss_reason = note.strip(), override_reason.strip(), loss_reason.strip()
     with transaction.atomic():
-        # Lock only the opportunity row (not the joined stage) so moves of different deals in
-        # the same stage never wait on each other.
-        locked = (
-            Opportunity.objects.select_for_update(of=("self",))
-            .select_related("stage")
-            .get(pk=opportunity.pk)
-        )
+        # Lock the opportunity row alone, with no join: when a concurrent move commits first,
+        # PostgreSQL re-checks the locked row against the *old* joined stage row, the join no
+        # longer matches and the row would vanish from the result instead of showing the new
+        # version. The stage is read after the lock.
+        locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         _check_can_edit(actor, locked)
         if to_stage.process_id != locked.process_id:
             raise InvalidInput(
@@ -225,7 +223,7 @@ def opportunity_move_to_stage(
             )
         if expected_version is not None and expected_version != locked.version:
             raise StaleVersion(locked.version)
-        from_stage = locked.stage
+        from_stage = Stage.objects.get(pk=locked.stage_id)
         if to_stage.pk == from_stage.pk:
             raise InvalidInput(f"The opportunity is already in {to_stage.name!r}.")
 

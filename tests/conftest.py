@@ -125,3 +125,10 @@ def api():
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The suite runs with DEBUG off (production settings); the test client speaks plain HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+    # Pages render without a collectstatic run (the manifest exists only in built images).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
