@@ -46,5 +46,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`; create a key with `manage.py create_api_key <username>`.",
+            "description": (
+                "`Token <key>`; create a key with `manage.py create_api_key <username>`."
+            ),
         }

@@ -14,7 +14,9 @@ class ApiKey(models.Model):
 
     PREFIX = "epos_"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=80, blank=True)
     prefix = models.CharField(max_length=12, help_text="First characters, to tell keys apart")
     digest = models.CharField(max_length=64, unique=True)

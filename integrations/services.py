@@ -9,9 +9,7 @@ from integrations.models import ApiKey, OutboxMessage
 def api_key_create(*, user, name: str = "") -> tuple[ApiKey, str]:
     """Create a key and return it with the raw value, which is never stored and shown once."""
     raw = ApiKey.generate()
-    key = ApiKey.objects.create(
-        user=user, name=name, prefix=raw[:12], digest=ApiKey.digest_of(raw)
-    )
+    key = ApiKey.objects.create(user=user, name=name, prefix=raw[:12], digest=ApiKey.digest_of(raw))
     return key, raw
 
 

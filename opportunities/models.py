@@ -204,9 +204,7 @@ class StageTransition(models.Model):
 
 
 class ChecklistCompletion(models.Model):
-    opportunity = models.ForeignKey(
-        Opportunity, on_delete=models.CASCADE, related_name="checklist"
-    )
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="checklist")
     item = models.ForeignKey(StageItem, on_delete=models.CASCADE, related_name="completions")
     done = models.BooleanField(default=False)
     done_at = models.DateTimeField(null=True, blank=True)
@@ -364,9 +362,7 @@ class EsatResponse(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(score__gte=1, score__lte=5), name="esat_score_range"
-            )
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="esat_score_range")
         ]
 
 

@@ -57,7 +57,9 @@ def opportunity_visibility_q(user) -> Q | None:
     if not roles & {SA, MANAGER}:
         return Q(pk__in=[])
     return (
-        Q(team_id__in=visible_team_ids(user)) | Q(owner_id=user.pk) | Q(account_executive_id=user.pk)
+        Q(team_id__in=visible_team_ids(user))
+        | Q(owner_id=user.pk)
+        | Q(account_executive_id=user.pk)
     )
 
 

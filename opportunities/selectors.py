@@ -56,15 +56,21 @@ def transition_list(*, opportunity: Opportunity) -> QuerySet[StageTransition]:
 
 
 def activity_list(*, user) -> QuerySet[Activity]:
-    return _restrict(Activity.objects.select_related("opportunity", "created_by"), user, "opportunity")
+    return _restrict(
+        Activity.objects.select_related("opportunity", "created_by"), user, "opportunity"
+    )
 
 
 def esat_response_list(*, user) -> QuerySet[EsatResponse]:
-    return _restrict(EsatResponse.objects.select_related("opportunity", "stage"), user, "opportunity")
+    return _restrict(
+        EsatResponse.objects.select_related("opportunity", "stage"), user, "opportunity"
+    )
 
 
 def product_gap_list(*, user) -> QuerySet[ProductGap]:
-    return _restrict(ProductGap.objects.select_related("opportunity", "created_by"), user, "opportunity")
+    return _restrict(
+        ProductGap.objects.select_related("opportunity", "created_by"), user, "opportunity"
+    )
 
 
 def account_list(*, user) -> QuerySet[Account]:

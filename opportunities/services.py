@@ -251,7 +251,9 @@ def opportunity_move_to_stage(
         locked.stage = to_stage
         locked.stage_entered_at = now
         locked.version += 1
-        if locked.engaged_at is None and _clock_applies(to_stage, _clock_position(locked.process_id)):
+        if locked.engaged_at is None and _clock_applies(
+            to_stage, _clock_position(locked.process_id)
+        ):
             locked.engaged_at = now
         if to_stage.kind == Stage.Kind.WON:
             locked.outcome, locked.closed_at, locked.loss_reason = Opportunity.Outcome.WON, now, ""
@@ -261,7 +263,11 @@ def opportunity_move_to_stage(
             )
             locked.closed_at, locked.loss_reason = now, loss_reason
         else:
-            locked.outcome, locked.closed_at, locked.loss_reason = Opportunity.Outcome.OPEN, None, ""
+            locked.outcome, locked.closed_at, locked.loss_reason = (
+                Opportunity.Outcome.OPEN,
+                None,
+                "",
+            )
         locked.save(
             update_fields=[
                 "stage",
@@ -295,7 +301,9 @@ def opportunity_move_to_stage(
         if to_stage.kind == Stage.Kind.WON:
             outbox_publish(topic="opportunity.won", payload=payload)
         elif to_stage.kind == Stage.Kind.LOST:
-            outbox_publish(topic="opportunity.lost", payload={**payload, "loss_reason": loss_reason})
+            outbox_publish(
+                topic="opportunity.lost", payload={**payload, "loss_reason": loss_reason}
+            )
     return locked
 
 

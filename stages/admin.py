@@ -6,7 +6,16 @@ from stages.models import Process, Stage, StageItem, Tool
 class StageInline(admin.TabularInline):
     model = Stage
     extra = 0
-    fields = ["position", "name", "slug", "kind", "phase", "probability", "target_days", "starts_clock"]
+    fields = [
+        "position",
+        "name",
+        "slug",
+        "kind",
+        "phase",
+        "probability",
+        "target_days",
+        "starts_clock",
+    ]
     show_change_link = True
 
 

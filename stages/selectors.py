@@ -13,7 +13,9 @@ def process_list() -> QuerySet[Process]:
 
 
 def process_active_by_slug(slug: str) -> Process | None:
-    return Process.objects.filter(slug=slug, status=Process.Status.ACTIVE).order_by("-version").first()
+    return (
+        Process.objects.filter(slug=slug, status=Process.Status.ACTIVE).order_by("-version").first()
+    )
 
 
 def stage_first_open(process: Process) -> Stage | None:

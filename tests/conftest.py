@@ -41,7 +41,9 @@ def other_team(db):
 @pytest.fixture
 def alice(team):
     """An SA who owns deals in `team`."""
-    user = factories.UserFactory(username="alice", first_name="Alice", last_name="Archer", role="sa")
+    user = factories.UserFactory(
+        username="alice", first_name="Alice", last_name="Archer", role="sa"
+    )
     team.members.add(user)
     return user
 
@@ -57,7 +59,9 @@ def bob(team):
 @pytest.fixture
 def carol(team):
     """The manager of `team`."""
-    user = factories.UserFactory(username="carol", first_name="Carol", last_name="Cho", role="manager")
+    user = factories.UserFactory(
+        username="carol", first_name="Carol", last_name="Cho", role="manager"
+    )
     team.managers.add(user)
     return user
 
@@ -73,7 +77,9 @@ def dave(other_team):
 @pytest.fixture
 def erin(db):
     """A curator."""
-    return factories.UserFactory(username="erin", first_name="Erin", last_name="Ellis", role="curator")
+    return factories.UserFactory(
+        username="erin", first_name="Erin", last_name="Ellis", role="curator"
+    )
 
 
 @pytest.fixture
@@ -105,7 +111,9 @@ def stages(process_and_stages):
 
 @pytest.fixture
 def opportunity(alice, team, stages):
-    return factories.OpportunityFactory(name="Acme observability", stage=stages[0], owner=alice, team=team)
+    return factories.OpportunityFactory(
+        name="Acme observability", stage=stages[0], owner=alice, team=team
+    )
 
 
 @pytest.fixture

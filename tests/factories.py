@@ -100,10 +100,14 @@ def make_process(open_stages=("Discovery", "Demo", "Proposal"), *, required_item
         stages.append(stage)
     base = len(open_stages)
     stages.append(
-        StageFactory(process=process, position=base + 1, name="Won", slug="won", kind="won", probability=100)
+        StageFactory(
+            process=process, position=base + 1, name="Won", slug="won", kind="won", probability=100
+        )
     )
     stages.append(
-        StageFactory(process=process, position=base + 2, name="Lost", slug="lost", kind="lost", probability=0)
+        StageFactory(
+            process=process, position=base + 2, name="Lost", slug="lost", kind="lost", probability=0
+        )
     )
     return process, stages
 

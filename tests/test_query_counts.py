@@ -18,8 +18,12 @@ def _fill(kind, n, *, alice, team, stages):
     for _ in range(n):
         opportunity = factories.OpportunityFactory(stage=stages[0], owner=alice, team=team)
         factories.ContactFactory(account=opportunity.account)
-        opportunity.activities.create(kind="call", occurred_at=opportunity.created_at, created_by=alice)
-        opportunity.esat_responses.create(score=4, received_at=opportunity.created_at, stage=stages[0])
+        opportunity.activities.create(
+            kind="call", occurred_at=opportunity.created_at, created_by=alice
+        )
+        opportunity.esat_responses.create(
+            score=4, received_at=opportunity.created_at, stage=stages[0]
+        )
         opportunity.product_gaps.create(title="gap", severity="nice_to_have", created_by=alice)
 
 

@@ -182,7 +182,9 @@ class MoveInputSerializer(serializers.Serializer):
     override_reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=2000
     )
-    loss_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    loss_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
     qualified_out = serializers.BooleanField(required=False, default=False)
     expected_version = serializers.IntegerField(required=False, min_value=1, allow_null=True)
 
@@ -219,7 +221,9 @@ class TransitionSerializer(serializers.ModelSerializer):
 
 class ChecklistInputSerializer(serializers.Serializer):
     done = serializers.BooleanField()
-    evidence_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
+    evidence_url = serializers.URLField(
+        required=False, allow_blank=True, default="", max_length=500
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 

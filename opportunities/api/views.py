@@ -72,8 +72,12 @@ class ContactViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    create=extend_schema(request=s.OpportunityCreateSerializer, responses=s.OpportunityOutputSerializer),
-    update=extend_schema(request=s.OpportunityUpdateSerializer, responses=s.OpportunityOutputSerializer),
+    create=extend_schema(
+        request=s.OpportunityCreateSerializer, responses=s.OpportunityOutputSerializer
+    ),
+    update=extend_schema(
+        request=s.OpportunityUpdateSerializer, responses=s.OpportunityOutputSerializer
+    ),
     partial_update=extend_schema(
         request=s.OpportunityUpdateSerializer, responses=s.OpportunityOutputSerializer
     ),
@@ -229,5 +233,3 @@ class ProductGapViewSet(OpportunityRecordViewSet):
     ordering = ["-created_at", "-id"]
     selector = staticmethod(selectors.product_gap_list)
     create_service = staticmethod(services.product_gap_create)
-
-

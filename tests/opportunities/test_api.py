@@ -23,7 +23,12 @@ def complete_stage(opportunity, stage):
 def test_create_answers_201_with_the_new_opportunity(api, alice, process, stages):
     response = api.as_user(alice).post(
         reverse("api:opportunity-list"),
-        {"name": "Globex SIEM", "process": process.pk, "amount": "25000.00", "use_case": "security"},
+        {
+            "name": "Globex SIEM",
+            "process": process.pk,
+            "amount": "25000.00",
+            "use_case": "security",
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -87,14 +92,25 @@ def test_update_cannot_change_the_stage(api, alice, opportunity, stages):
 
 
 def test_filters_narrow_the_list(api, alice, team, stages):
-    factories.OpportunityFactory(name="Obs deal", stage=stages[0], owner=alice, team=team, use_case="observability")
-    factories.OpportunityFactory(name="Sec deal", stage=stages[0], owner=alice, team=team, use_case="security")
+    factories.OpportunityFactory(
+        name="Obs deal", stage=stages[0], owner=alice, team=team, use_case="observability"
+    )
+    factories.OpportunityFactory(
+        name="Sec deal", stage=stages[0], owner=alice, team=team, use_case="security"
+    )
     client = api.as_user(alice)
-    names = lambda query: sorted(o["name"] for o in client.get(reverse("api:opportunity-list") + query).json()["results"])  # noqa: E731
+
+    def names(query):
+        return sorted(
+            o["name"] for o in client.get(reverse("api:opportunity-list") + query).json()["results"]
+        )
+
     assert names("?use_case=security") == ["Sec deal"]
     assert names("?search=obs") == ["Obs deal"]
     assert names("?outcome=won") == []
-    assert client.get(reverse("api:opportunity-list") + "?created_after=yesterday").status_code == 400
+    assert (
+        client.get(reverse("api:opportunity-list") + "?created_after=yesterday").status_code == 400
+    )
 
 
 def test_page_size_is_capped(api, root, stages):
@@ -111,7 +127,9 @@ def test_page_size_is_capped(api, root, stages):
 def test_move_answers_200_with_the_moved_opportunity(api, alice, opportunity, stages):
     complete_stage(opportunity, stages[0])
     response = api.as_user(alice).post(
-        move_url(opportunity), {"stage": stages[1].pk, "note": "demo", "expected_version": 1}, format="json"
+        move_url(opportunity),
+        {"stage": stages[1].pk, "note": "demo", "expected_version": 1},
+        format="json",
     )
     assert response.status_code == 200, response.content
     assert response.json()["stage"]["id"] == stages[1].pk
@@ -119,7 +137,9 @@ def test_move_answers_200_with_the_moved_opportunity(api, alice, opportunity, st
 
 
 def test_move_blocked_by_a_gate_is_a_409_listing_the_open_items(api, alice, opportunity, stages):
-    response = api.as_user(alice).post(move_url(opportunity), {"stage": stages[1].pk}, format="json")
+    response = api.as_user(alice).post(
+        move_url(opportunity), {"stage": stages[1].pk}, format="json"
+    )
     assert response.status_code == 409
     body = response.json()
     expected = [{"id": i.pk, "title": i.title} for i in stages[0].items.order_by("position")]
@@ -139,7 +159,9 @@ def test_move_with_a_stale_version_is_a_409(api, alice, opportunity, stages):
 
 def test_move_to_a_stage_of_another_process_is_a_400(api, alice, opportunity):
     _, foreign = factories.make_process(("Elsewhere",))
-    response = api.as_user(alice).post(move_url(opportunity), {"stage": foreign[0].pk}, format="json")
+    response = api.as_user(alice).post(
+        move_url(opportunity), {"stage": foreign[0].pk}, format="json"
+    )
     assert response.status_code == 400
     assert "another process" in response.json()["detail"]
 
@@ -152,7 +174,9 @@ def test_move_with_a_bad_stage_is_a_400(api, alice, opportunity, payload):
 
 
 def test_move_to_lost_without_a_reason_is_a_400(api, alice, opportunity, stages):
-    response = api.as_user(alice).post(move_url(opportunity), {"stage": stages[-1].pk}, format="json")
+    response = api.as_user(alice).post(
+        move_url(opportunity), {"stage": stages[-1].pk}, format="json"
+    )
     assert response.status_code == 400
     assert "loss_reason" in response.json()["detail"]
     opportunity.refresh_from_db()
@@ -161,10 +185,15 @@ def test_move_to_lost_without_a_reason_is_a_400(api, alice, opportunity, stages)
 
 def test_manager_override_through_the_api(api, carol, opportunity, stages):
     response = api.as_user(carol).post(
-        move_url(opportunity), {"stage": stages[1].pk, "override_reason": "CFO signed off"}, format="json"
+        move_url(opportunity),
+        {"stage": stages[1].pk, "override_reason": "CFO signed off"},
+        format="json",
     )
     assert response.status_code == 200
-    assert StageTransition.objects.filter(opportunity=opportunity).last().override_reason == "CFO signed off"
+    assert (
+        StageTransition.objects.filter(opportunity=opportunity).last().override_reason
+        == "CFO signed off"
+    )
 
 
 def test_transitions_lists_the_history(api, alice, opportunity, stages):
@@ -183,7 +212,9 @@ def test_transitions_lists_the_history(api, alice, opportunity, stages):
 def test_checklist_put_ticks_an_item(api, alice, opportunity, stages):
     item = stages[0].items.first()
     url = reverse("api:opportunity-checklist-item", args=[opportunity.pk, item.pk])
-    response = api.as_user(alice).put(url, {"done": True, "evidence_url": "https://docs.example.com/d/1"}, format="json")
+    response = api.as_user(alice).put(
+        url, {"done": True, "evidence_url": "https://docs.example.com/d/1"}, format="json"
+    )
     assert response.status_code == 200
     completion = ChecklistCompletion.objects.get(opportunity=opportunity, item=item)
     assert completion.done and completion.done_by == alice
@@ -195,7 +226,10 @@ def test_checklist_put_validates(api, alice, opportunity, stages):
     url = reverse("api:opportunity-checklist-item", args=[opportunity.pk, item.pk])
     client = api.as_user(alice)
     assert client.put(url, {"done": "maybe"}, format="json").status_code == 400
-    assert client.put(url, {"done": True, "evidence_url": "not a url"}, format="json").status_code == 400
+    assert (
+        client.put(url, {"done": True, "evidence_url": "not a url"}, format="json").status_code
+        == 400
+    )
     foreign = factories.StageItemFactory()
     foreign_url = reverse("api:opportunity-checklist-item", args=[opportunity.pk, foreign.pk])
     assert client.put(foreign_url, {"done": True}, format="json").status_code == 400
@@ -211,11 +245,18 @@ def test_activity_esat_and_gap_are_created_for_a_visible_deal(api, alice, opport
     client = api.as_user(alice)
     activity = client.post(
         reverse("api:activity-list"),
-        {"opportunity": opportunity.pk, "kind": "demo", "summary": "D2W demo", "duration_minutes": 60},
+        {
+            "opportunity": opportunity.pk,
+            "kind": "demo",
+            "summary": "D2W demo",
+            "duration_minutes": 60,
+        },
         format="json",
     )
     esat = client.post(
-        reverse("api:esat-response-list"), {"opportunity": opportunity.pk, "score": 5}, format="json"
+        reverse("api:esat-response-list"),
+        {"opportunity": opportunity.pk, "score": 5},
+        format="json",
     )
     gap = client.post(
         reverse("api:product-gap-list"),
@@ -229,7 +270,9 @@ def test_activity_esat_and_gap_are_created_for_a_visible_deal(api, alice, opport
 
 def test_esat_score_out_of_range_is_a_400(api, alice, opportunity):
     response = api.as_user(alice).post(
-        reverse("api:esat-response-list"), {"opportunity": opportunity.pk, "score": 9}, format="json"
+        reverse("api:esat-response-list"),
+        {"opportunity": opportunity.pk, "score": 9},
+        format="json",
     )
     assert response.status_code == 400
     assert "score" in response.json()
@@ -245,7 +288,9 @@ def test_records_on_an_invisible_deal_are_refused_as_unknown(api, dave, opportun
 
 
 def test_deleting_an_account_in_use_is_a_409(api, carol, opportunity):
-    response = api.as_user(carol).delete(reverse("api:account-detail", args=[opportunity.account_id]))
+    response = api.as_user(carol).delete(
+        reverse("api:account-detail", args=[opportunity.account_id])
+    )
     assert response.status_code == 409
     assert opportunity.account.__class__.objects.filter(pk=opportunity.account_id).exists()
 
@@ -276,6 +321,8 @@ def test_session_authentication_works_and_needs_csrf(client, alice, opportunity,
     csrf_client = APIClient(enforce_csrf_checks=True)
     csrf_client.force_login(alice)
     assert csrf_client.get(reverse("api:opportunity-list")).status_code == 200
-    response = csrf_client.post(move_url(opportunity), {"stage": stages[-1].pk, "loss_reason": "x"}, format="json")
+    response = csrf_client.post(
+        move_url(opportunity), {"stage": stages[-1].pk, "loss_reason": "x"}, format="json"
+    )
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]

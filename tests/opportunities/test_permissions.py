@@ -21,12 +21,17 @@ def _client(request, api, persona):
 
 
 def _expect(table):
-    return [pytest.param(persona, status, id=persona) for persona, status in zip(PERSONAS, table, strict=True)]
+    return [
+        pytest.param(persona, status, id=persona)
+        for persona, status in zip(PERSONAS, table, strict=True)
+    ]
 
 
 @pytest.mark.parametrize(("persona", "status"), _expect([200, 200, 200, 404, 200, 200, 403, 401]))
 def test_retrieve(request, api, opportunity, persona, status):
-    response = _client(request, api, persona).get(reverse("api:opportunity-detail", args=[opportunity.pk]))
+    response = _client(request, api, persona).get(
+        reverse("api:opportunity-detail", args=[opportunity.pk])
+    )
     assert response.status_code == status
 
 
@@ -38,7 +43,10 @@ def test_transitions(request, api, opportunity, persona, status):
     assert response.status_code == status
 
 
-@pytest.mark.parametrize(("persona", "visible"), [("alice", 1), ("bob", 1), ("carol", 1), ("dave", 0), ("erin", 1), ("root", 1)])
+@pytest.mark.parametrize(
+    ("persona", "visible"),
+    [("alice", 1), ("bob", 1), ("carol", 1), ("dave", 0), ("erin", 1), ("root", 1)],
+)
 def test_list_shows_only_visible_deals(request, api, opportunity, persona, visible):
     response = _client(request, api, persona).get(reverse("api:opportunity-list"))
     assert response.status_code == 200
@@ -130,13 +138,17 @@ def test_delete_account(request, api, persona, status):
     from tests.factories import AccountFactory
 
     account = AccountFactory()
-    response = _client(request, api, persona).delete(reverse("api:account-detail", args=[account.pk]))
+    response = _client(request, api, persona).delete(
+        reverse("api:account-detail", args=[account.pk])
+    )
     assert response.status_code == status
 
 
 def test_sa_cannot_move_a_deal_into_another_team(api, alice, opportunity, other_team):
     response = api.as_user(alice).patch(
-        reverse("api:opportunity-detail", args=[opportunity.pk]), {"team": other_team.pk}, format="json"
+        reverse("api:opportunity-detail", args=[opportunity.pk]),
+        {"team": other_team.pk},
+        format="json",
     )
     assert response.status_code == 403
     opportunity.refresh_from_db()

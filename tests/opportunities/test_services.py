@@ -127,7 +127,10 @@ def test_win_then_reopen_clears_the_close(carol, opportunity, stages):
     won = stages[-2]
     start = timezone.now()
     opportunity_move_to_stage(
-        opportunity=opportunity, to_stage=won, actor=carol, override_reason="signed early",
+        opportunity=opportunity,
+        to_stage=won,
+        actor=carol,
+        override_reason="signed early",
         moved_at=start + timedelta(days=3),
     )
     opportunity.refresh_from_db()
@@ -208,8 +211,27 @@ def test_checklist_item_of_another_process_is_refused(alice, opportunity):
             "qualified",
         ),
         ({"budget": "yes", "need": "yes", "written_requirements": True}, 50, "nurture"),
-        ({"budget": "yes", "need": "yes", "written_requirements": True, "asks_only_for_price": True}, 20, "price_only"),
-        ({"budget": "yes", "authority": "yes", "timeline": "yes", "need": "no", "written_requirements": True}, 65, "unqualified"),
+        (
+            {
+                "budget": "yes",
+                "need": "yes",
+                "written_requirements": True,
+                "asks_only_for_price": True,
+            },
+            20,
+            "price_only",
+        ),
+        (
+            {
+                "budget": "yes",
+                "authority": "yes",
+                "timeline": "yes",
+                "need": "no",
+                "written_requirements": True,
+            },
+            65,
+            "unqualified",
+        ),
     ],
 )
 def test_qualification_score_and_verdict(alice, opportunity, answers, score, verdict):
