@@ -8,6 +8,8 @@ from epos.health import healthz
 api_v1 = [
     path("", include("stages.api.urls")),
     path("", include("opportunities.api.urls")),
+    path("", include("building_blocks.api.urls")),
+    path("", include("metrics.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,5 +20,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("building_blocks.urls")),
+    path("", include("metrics.urls")),
     path("", include("opportunities.urls")),
 ]

@@ -10,6 +10,17 @@ from rest_framework.test import APIClient
 from integrations.services import api_key_create
 from tests import factories
 
+# The suite runs on production settings (DEBUG off) but speaks plain HTTP to the test client and
+# the live server, and renders pages without a collectstatic manifest. Set once, before any live
+# server builds its middleware chain.
+settings.SECURE_SSL_REDIRECT = False
+settings.SESSION_COOKIE_SECURE = False
+settings.CSRF_COOKIE_SECURE = False
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 
 def require_service(name: str, available: bool, why: str = "") -> None:
     """Skip without the service, unless EPOS_REQUIRE_SERVICES=1 demands it (then fail)."""
@@ -133,10 +144,4 @@ def api():
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The suite runs with DEBUG off (production settings); the test client speaks plain HTTP.
-    settings.SECURE_SSL_REDIRECT = False
-    # Pages render without a collectstatic run (the manifest exists only in built images).
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+

@@ -1,0 +1,3 @@
+app_name = "building_blocks"
+
+urlpatterns: list = []
