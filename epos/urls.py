@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("imports/", include("opportunities.importers.urls")),
     path("", include("building_blocks.urls")),
     path("", include("metrics.urls")),
     path("", include("opportunities.urls")),
