@@ -223,9 +223,27 @@ def opportunity_move_to_stage(
             )
         if expected_version is not None and expected_version != locked.version:
             raise StaleVersion(locked.version)
-        from_stage = Stage.objects.get(pk=locked.stage_id)
+        process_stages = list(Stage.objects.filter(process_id=locked.process_id))
+        from_stage = next(stage for stage in process_stages if stage.pk == locked.stage_id)
         if to_stage.pk == from_stage.pk:
             raise InvalidInput(f"The opportunity is already in {to_stage.name!r}.")
+        clock_position = min(
+            (stage.position for stage in process_stages if stage.starts_clock), default=None
+        )
+        won_position = next(
+            (stage.position for stage in process_stages if stage.kind == Stage.Kind.WON), None
+        )
+        # Post-sale stages (onboarding, impact, grow in the bow-tie) sit after Won: a deal gets
+        # there only once won, and moving through them keeps the win and its close date.
+        post_sale = (
+            to_stage.kind == Stage.Kind.OPEN
+            and won_position is not None
+            and to_stage.position > won_position
+        )
+        if post_sale and locked.outcome != Opportunity.Outcome.WON:
+            raise InvalidInput(
+                f"{to_stage.name!r} comes after the deal is won: move it to Won first."
+            )
 
         unmet: list[StageItem] = []
         moving_forward = (
@@ -251,11 +269,11 @@ def opportunity_move_to_stage(
         locked.stage = to_stage
         locked.stage_entered_at = now
         locked.version += 1
-        if locked.engaged_at is None and _clock_applies(
-            to_stage, _clock_position(locked.process_id)
-        ):
+        if locked.engaged_at is None and _clock_applies(to_stage, clock_position):
             locked.engaged_at = now
-        if to_stage.kind == Stage.Kind.WON:
+        if post_sale:
+            pass  # still won; the close date stands
+        elif to_stage.kind == Stage.Kind.WON:
             locked.outcome, locked.closed_at, locked.loss_reason = Opportunity.Outcome.WON, now, ""
         elif to_stage.kind == Stage.Kind.LOST:
             locked.outcome = (

@@ -237,3 +237,26 @@ def test_checklist_item_of_another_process_is_refused(alice, opportunity):
 def test_qualification_score_and_verdict(alice, opportunity, answers, score, verdict):
     qualification = qualification_update(opportunity=opportunity, actor=alice, **answers)
     assert (qualification.score, qualification.verdict) == (score, verdict)
+
+
+def test_post_sale_stages_keep_the_win_and_need_it_first(carol, team):
+    process, stages = factories.make_process(("Trade",))
+    won, lost = stages[1], stages[2]
+    lost.position = 4
+    lost.save()
+    onboarding = factories.StageFactory(
+        process=process, position=3, name="Onboarding", slug="onboarding", probability=100
+    )
+    opportunity = factories.OpportunityFactory(stage=stages[0], team=team)
+
+    with pytest.raises(InvalidInput, match="move it to Won first"):
+        opportunity_move_to_stage(opportunity=opportunity, to_stage=onboarding, actor=carol)
+
+    opportunity_move_to_stage(opportunity=opportunity, to_stage=won, actor=carol)
+    opportunity.refresh_from_db()
+    closed_at = opportunity.closed_at
+    onboarded = opportunity_move_to_stage(opportunity=opportunity, to_stage=onboarding, actor=carol)
+    assert (onboarded.outcome, onboarded.closed_at) == ("won", closed_at)
+
+    reopened = opportunity_move_to_stage(opportunity=onboarded, to_stage=stages[0], actor=carol)
+    assert (reopened.outcome, reopened.closed_at) == ("open", None)
