@@ -6,6 +6,8 @@ const files = {
   "htmx.org/dist/htmx.min.js": "htmx.min.js",
   "sortablejs/Sortable.min.js": "Sortable.min.js",
   "chart.js/dist/chart.umd.js": "chart.umd.js",
+  // chart.umd.js names its source map; collectstatic's manifest storage needs the file present.
+  "chart.js/dist/chart.umd.js.map": "chart.umd.js.map",
 };
 const target = join("static", "vendor");
 mkdirSync(target, { recursive: true });

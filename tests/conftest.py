@@ -145,3 +145,16 @@ def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(settings):
+    # CI exports a real broker; ordinary tests still run tasks in-process so no message is left
+    # behind in Redis. The real-broker tests (tests/integrations/test_celery_worker.py,
+    # tests/epos/test_stack.py) switch the broker on themselves.
+    from epos.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = saved
