@@ -5,8 +5,11 @@ queued. If queuing fails (broker down), the beat sweeper picks the message up la
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
+from django.utils import timezone
 
 from integrations.models import OutboxMessage
 
@@ -22,9 +25,27 @@ TOPICS = (
 )
 
 
+_quiet: ContextVar[bool] = ContextVar("outbox_quiet", default=False)
+
+
+@contextmanager
+def outbox_quiet():
+    """Record events without announcing them: for replaying history (demo data, imports), which
+    must not fire webhooks or create Drive folders for deals that closed long ago."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
 def outbox_publish(*, topic: str, payload: dict) -> OutboxMessage:
     if topic not in TOPICS:
         raise ValueError(f"Unknown outbox topic {topic!r}")
+    if _quiet.get():
+        return OutboxMessage.objects.create(
+            topic=topic, payload=payload, dispatched_at=timezone.now()
+        )
     message = OutboxMessage.objects.create(topic=topic, payload=payload)
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message

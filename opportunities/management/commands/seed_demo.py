@@ -1,0 +1,77 @@
+import io
+import logging
+import time
+from contextlib import contextmanager
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from opportunities.demo import DEFAULT_SEED, DemoDataError, database_is_empty, demo_seed
+
+
+@contextmanager
+def _quiet_eager_tasks():
+    """Without a broker every outbox event runs in-process, and Celery logs each run at INFO:
+    thousands of "Task ... succeeded" lines that would bury the summary."""
+    logger = logging.getLogger("celery.app.trace")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill an empty database with deterministic demo data: users (password epos-demo), "
+        "teams, accounts and ~400 opportunities with 18 months of history."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Random seed")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing (and succeed) when the database already has opportunities",
+        )
+
+    def handle(self, *args, seed, if_empty, **options):
+        # The demo deals run on the built-in processes; loading them is idempotent.
+        loaded = io.StringIO()
+        call_command("load_processes", stdout=loaded)
+        if not database_is_empty():
+            if if_empty:
+                self.stdout.write("Opportunities already exist; demo data not loaded.")
+                return
+            raise CommandError(
+                "The database already has data; seed_demo only fills an empty database "
+                "(use --if-empty to skip quietly)."
+            )
+        if options["verbosity"] > 1:
+            self.stdout.write(loaded.getvalue())
+        started = time.monotonic()
+        try:
+            with _quiet_eager_tasks():
+                summary = demo_seed(seed=seed)
+        except DemoDataError as exc:
+            raise CommandError(str(exc)) from exc
+        elapsed = time.monotonic() - started
+        outcomes = ", ".join(f"{count} {name}" for name, count in summary["outcomes"].items())
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded (seed {seed}) in {elapsed:.1f} s:"))
+        self.stdout.write(
+            "\n".join(
+                [
+                    f"  users: {summary['users']} (password epos-demo)",
+                    f"  teams: {summary['teams']}",
+                    f"  accounts: {summary['accounts']} with {summary['contacts']} contacts",
+                    f"  opportunities: {summary['opportunities']} ({outcomes})",
+                    f"  transitions: {summary['transitions']} "
+                    f"({summary['overrides']} gate overrides)",
+                    f"  activities: {summary['activities']}, "
+                    f"ESAT answers: {summary['esat_responses']}, "
+                    f"product gaps: {summary['product_gaps']}, "
+                    f"qualifications: {summary['qualifications']}",
+                ]
+            )
+        )
