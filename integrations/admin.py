@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from integrations.models import ApiKey, OutboxMessage
+from integrations.models import ApiKey, ExternalRef, OutboxMessage
 
 
 @admin.register(ApiKey)
@@ -19,3 +19,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["topic", "created_at", "dispatched_at", "attempts"]
     list_filter = ["topic"]
     readonly_fields = ["topic", "payload", "created_at", "dispatched_at", "attempts", "last_error"]
+
+
+@admin.register(ExternalRef)
+class ExternalRefAdmin(admin.ModelAdmin):
+    list_display = ["system", "kind", "external_id", "content_type", "object_id", "updated_at"]
+    list_filter = ["system", "kind"]
+    search_fields = ["external_id"]
+    list_select_related = ["content_type"]

@@ -2,6 +2,8 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 
@@ -63,3 +65,33 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.topic} #{self.pk}"
+
+
+class ExternalRef(models.Model):
+    """Which local row an identifier of another system stands for.
+
+    Imports and syncs look rows up here before creating anything, so running them again
+    updates what they made last time instead of duplicating it.
+    """
+
+    system = models.CharField(max_length=40, help_text="maven-crm, salesforce, vivun, …")
+    kind = models.CharField(max_length=40, help_text="opportunity, account, user, team, …")
+    external_id = models.CharField(max_length=255)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["system", "kind", "external_id"]
+        verbose_name = "external reference"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "kind", "external_id"], name="external_ref_unique_id"
+            )
+        ]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.system}:{self.kind}:{self.external_id}"

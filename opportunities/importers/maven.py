@@ -1,0 +1,335 @@
+"""Preset `maven-crm`: Maven Analytics' "CRM + Sales + Opportunities" files.
+
+`sales_pipeline.csv` is a snapshot, one row per deal with its final stage and two dates, so the
+stage history is inferred: a deal is taken to enter Prospecting and Engaging on its engage_date
+and Won or Lost on its close_date. Prospecting deals carry no date at all; they are taken as
+created at the import's "as of" time, by default the latest date found in the file (so importing
+the same file twice gives the same result). `accounts.csv`, `products.csv` and `sales_teams.csv`
+are optional and add account profiles, canonical product names and teams.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from django.utils import timezone
+
+from epos.lib.roles import MANAGER, SA
+from opportunities.importers.base import (
+    ACCOUNT_NAME_MAX,
+    LOST,
+    OPEN,
+    WON,
+    AccountRecord,
+    CsvFile,
+    ImportPlan,
+    OpportunityRecord,
+    ProcessSpec,
+    StageSpec,
+    TeamRecord,
+    TransitionRecord,
+    UserRecord,
+    find_file,
+    parse_amount,
+    parse_datetime,
+    read_csv,
+    require_columns,
+    split_name,
+)
+
+SYSTEM = "maven-crm"
+PIPELINE_FILE = "sales_pipeline.csv"
+ACCOUNTS_FILE = "accounts.csv"
+PRODUCTS_FILE = "products.csv"
+TEAMS_FILE = "sales_teams.csv"
+FILES = (PIPELINE_FILE, ACCOUNTS_FILE, PRODUCTS_FILE, TEAMS_FILE)
+DATE_FORMATS = ("%Y-%m-%d",)
+
+PROCESS = ProcessSpec(
+    slug="maven-crm",
+    name="MavenTech pipeline",
+    description=(
+        "Imported from Maven Analytics' CRM sample: Prospecting, then Engaging (which starts "
+        "the MTTC clock), then Won or Lost."
+    ),
+    stages=(
+        StageSpec("Prospecting", "prospecting", 1, OPEN, probability=10),
+        # About the share of engaged deals the sample wins, so the weighted pipeline is sane.
+        StageSpec("Engaging", "engaging", 2, OPEN, probability=60, starts_clock=True),
+        StageSpec("Won", "won", 3, WON, probability=100),
+        StageSpec("Lost", "lost", 4, LOST, probability=0),
+    ),
+)
+
+# Misspellings in the published accounts.csv, corrected so filters and groupings find them.
+SPELLING = {"technolgy": "technology", "Philipines": "Philippines"}
+
+# Employee counts to segments: under 1,000 SMB, under 5,000 mid-market, else enterprise.
+SEGMENT_LIMITS = ((1000, "smb"), (5000, "mid_market"))
+
+
+def segment_for(employees: int | None) -> str:
+    if employees is None:
+        return ""
+    for limit, segment in SEGMENT_LIMITS:
+        if employees < limit:
+            return segment
+    return "enterprise"
+
+
+def product_key(name: str) -> str:
+    """Equal for spellings that differ only in spaces or case ("GTXPro" and "GTX Pro")."""
+    return re.sub(r"\s+", "", name).casefold()
+
+
+def build_plan(files: dict[str, bytes | str], *, as_of: datetime | None = None) -> ImportPlan:
+    plan = ImportPlan(system=SYSTEM, process=PROCESS)
+    found = find_file(files, PIPELINE_FILE)
+    if found is None:
+        plan.reject(PIPELINE_FILE, None, f"is missing (expected files: {', '.join(FILES)})")
+        return plan
+    pipeline = read_csv(*found, plan.errors)
+    products = _read_optional(files, PRODUCTS_FILE, plan)
+    accounts = _read_optional(files, ACCOUNTS_FILE, plan)
+    teams = _read_optional(files, TEAMS_FILE, plan)
+    canonical_products = _products(products, plan) if products else {}
+    if accounts:
+        _accounts(accounts, plan)
+    agent_teams = _teams(teams, plan) if teams else {}
+    if pipeline is not None:
+        _pipeline(pipeline, plan, canonical_products, agent_teams, as_of)
+    return plan
+
+
+def _read_optional(files, name: str, plan: ImportPlan) -> CsvFile | None:
+    found = find_file(files, name)
+    if found is None:
+        plan.warnings.append(f"{name} was not given: its details are left out.")
+        return None
+    return read_csv(*found, plan.errors)
+
+
+def _products(products: CsvFile, plan: ImportPlan) -> dict[str, str]:
+    if not require_columns(products, ["product"], plan.errors):
+        return {}
+    return {
+        product_key(row["product"]): row["product"] for _, row in products.rows if row["product"]
+    }
+
+
+def _accounts(accounts: CsvFile, plan: ImportPlan) -> None:
+    if not require_columns(accounts, ["account"], plan.errors):
+        return
+    for line, row in accounts.rows:
+        name = row["account"]
+        if not name:
+            plan.reject(accounts.name, line, "account is empty")
+            continue
+        if len(name) > ACCOUNT_NAME_MAX:
+            plan.reject(
+                accounts.name, line, f"account is longer than {ACCOUNT_NAME_MAX} characters"
+            )
+            continue
+        if name in plan.accounts:
+            plan.reject(accounts.name, line, f"account {name!r} is listed twice")
+            continue
+        employees = None
+        if row.get("employees"):
+            try:
+                employees = int(row["employees"])
+                if employees < 0:
+                    raise ValueError
+            except ValueError:
+                plan.reject(
+                    accounts.name, line, f"employees {row['employees']!r} is not a whole number"
+                )
+                continue
+        context = []
+        if row.get("year_established"):
+            context.append(f"Established in {row['year_established']}.")
+        if row.get("revenue"):
+            context.append(f"Annual revenue: {row['revenue']} million USD.")
+        if row.get("subsidiary_of"):
+            context.append(f"Subsidiary of {row['subsidiary_of']}.")
+        sector = row.get("sector", "")
+        country = row.get("office_location", "")
+        plan.accounts[name] = AccountRecord(
+            external_id=name,
+            name=name,
+            industry=SPELLING.get(sector, sector)[:80],
+            employees=employees,
+            segment=segment_for(employees),
+            country=SPELLING.get(country, country)[:80],
+            business_context=" ".join(context),
+        )
+
+
+def _teams(teams: CsvFile, plan: ImportPlan) -> dict[str, str]:
+    """Users for agents and managers, and a team per manager and regional office."""
+    agent_teams: dict[str, str] = {}
+    if not require_columns(teams, ["sales_agent", "manager", "regional_office"], plan.errors):
+        return agent_teams
+    for line, row in teams.rows:
+        agent, manager, region = row["sales_agent"], row["manager"], row["regional_office"]
+        missing = [column for column in ("sales_agent", "manager") if not row[column]]
+        if missing:
+            plan.reject(teams.name, line, f"{' and '.join(missing)} is empty")
+            continue
+        if agent in agent_teams:
+            plan.reject(teams.name, line, f"agent {agent!r} is listed twice")
+            continue
+        team_name = f"{manager} ({region})" if region else manager
+        team = plan.teams.get(team_name)
+        if team is None:
+            team = plan.teams[team_name] = TeamRecord(
+                external_id=team_name, name=team_name[:120], region=region[:80]
+            )
+        _user(plan, manager, MANAGER)
+        if manager not in team.managers:
+            team.managers.append(manager)
+        _user(plan, agent, SA)
+        team.members.append(agent)
+        agent_teams[agent] = team_name
+    return agent_teams
+
+
+def _user(plan: ImportPlan, full_name: str, role: str) -> UserRecord:
+    user = plan.users.get(full_name)
+    if user is None:
+        first, last = split_name(full_name)
+        user = plan.users[full_name] = UserRecord(
+            external_id=full_name, first_name=first, last_name=last
+        )
+    user.roles.add(role)
+    return user
+
+
+PIPELINE_COLUMNS = ["opportunity_id", "sales_agent", "product", "account", "deal_stage"]
+PIPELINE_COLUMNS += ["engage_date", "close_date", "close_value"]
+
+
+def _pipeline(
+    pipeline: CsvFile,
+    plan: ImportPlan,
+    canonical_products: dict[str, str],
+    agent_teams: dict[str, str],
+    as_of: datetime | None,
+) -> None:
+    if not require_columns(pipeline, PIPELINE_COLUMNS, plan.errors):
+        return
+    plan.rows_read = len(pipeline.rows)
+    parsed = []
+    latest = None
+    seen: set[str] = set()
+    for line, row in pipeline.rows:
+        problems: list[str] = []
+        dates = {}
+        for column in ("engage_date", "close_date"):
+            if row[column]:
+                try:
+                    dates[column] = parse_datetime(row[column], DATE_FORMATS)
+                except ValueError:
+                    problems.append(f"bad {column} {row[column]!r}: expected YYYY-MM-DD")
+        for value in dates.values():
+            latest = value if latest is None or value > latest else latest
+        parsed.append((line, row, dates, problems))
+        opportunity_id = row["opportunity_id"]
+        if opportunity_id in seen:
+            problems.append(f"opportunity_id {opportunity_id!r} appears twice")
+        seen.add(opportunity_id)
+    if as_of is None:
+        as_of = latest or timezone.now()
+        if any(row["deal_stage"].casefold() == "prospecting" for _, row, _, _ in parsed):
+            plan.warnings.append(
+                f"Prospecting deals have no date in this file: they are taken as created on "
+                f'{as_of:%Y-%m-%d}, the latest date in the file (set "as of" to choose another).'
+            )
+    unknown_agents: set[str] = set()
+    for line, row, dates, problems in parsed:
+        product = canonical_products.get(product_key(row["product"]), row["product"])
+        record = _deal(pipeline.name, line, row, dates, problems, product, as_of)
+        for problem in problems:
+            plan.reject(pipeline.name, line, problem)
+        if record is None or problems:
+            continue
+        agent = row["sales_agent"]
+        if agent not in plan.users and agent_teams:
+            unknown_agents.add(agent)
+        _user(plan, agent, SA)
+        record.owner = agent
+        record.team = agent_teams.get(agent)
+        account = row["account"]
+        if account:
+            if account not in plan.accounts:
+                plan.accounts[account] = AccountRecord(external_id=account, name=account)
+                if len(plan.warnings) < 50:
+                    plan.warnings.append(
+                        f"{pipeline.name}, line {line}: account {account!r} is not in "
+                        f"{ACCOUNTS_FILE}; it is created with its name only."
+                    )
+            record.account = account
+        plan.add_opportunity(record)
+    for agent in sorted(unknown_agents):
+        plan.warnings.append(f"Agent {agent!r} is not in {TEAMS_FILE}: their deals have no team.")
+
+
+def _deal(file, line, row, dates, problems, product: str, as_of) -> OpportunityRecord | None:
+    opportunity_id = row["opportunity_id"]
+    if not opportunity_id:
+        problems.append("opportunity_id is empty")
+    if not row["sales_agent"]:
+        problems.append("sales_agent is empty")
+    stage = PROCESS.stage(row["deal_stage"]) if row["deal_stage"] else None
+    if stage is None:
+        problems.append(
+            f"unknown deal_stage {row['deal_stage']!r} (expected {PROCESS.stage_names()})"
+        )
+    try:
+        amount = parse_amount(row["close_value"])
+    except ValueError as exc:
+        problems.append(f"bad close_value: {exc}")
+        amount = None
+    if stage is None or problems:
+        return None
+    engaged, closed = dates.get("engage_date"), dates.get("close_date")
+    if stage.name == "Prospecting":
+        if engaged:
+            problems.append("a Prospecting deal has an engage_date: its stage should be Engaging")
+        if closed:
+            problems.append("an open deal has a close_date")
+    else:
+        if engaged is None:
+            problems.append(f"a deal in {stage.name} needs an engage_date")
+        if stage.kind == OPEN and closed:
+            problems.append("an open deal has a close_date")
+        if stage.kind != OPEN and closed is None:
+            problems.append(f"a {stage.name} deal needs a close_date")
+        if engaged and closed and closed < engaged:
+            problems.append(
+                f"close_date {closed:%Y-%m-%d} is before engage_date {engaged:%Y-%m-%d}"
+            )
+    if stage.kind == WON and amount is None:
+        problems.append("a won deal needs a close_value")
+    if problems:
+        return None
+    if stage.name == "Prospecting":
+        transitions = [TransitionRecord("Prospecting", as_of)]
+    else:
+        transitions = [
+            TransitionRecord("Prospecting", engaged),
+            TransitionRecord("Engaging", engaged),
+        ]
+        if stage.kind != OPEN:
+            transitions.append(TransitionRecord(stage.name, closed))
+    label = row["account"] or "No account"
+    return OpportunityRecord(
+        external_id=opportunity_id,
+        file=file,
+        line=line,
+        name=f"{label} · {product} ({opportunity_id})"[:200],
+        transitions=transitions,
+        product=product,
+        amount=amount or 0,
+        undated=stage.name == "Prospecting",
+    )

@@ -1,0 +1,271 @@
+"""Preset `salesforce`: an `Opportunity.csv` and `Opportunity History.csv` export.
+
+Rules, where the export is ambiguous or contradicts itself:
+- `StageName` on the opportunity is its current stage. `IsClosed`, `IsWon` and `Probability`
+  are ignored: exports are seen where they contradict `StageName`.
+- History rows become stage entries in date order (file order within a day). A row repeating
+  the stage the deal is already in (Salesforce also writes one when the amount or close date
+  changes) is not a move; moves back to an earlier stage are kept.
+- The deal is created at `CreatedDate`, or at its first history date when history rows are
+  dated earlier (seen in exports), and is taken to be in its first recorded stage from then on.
+  When that first recorded stage is already closed, the deal opens in the process's first stage
+  at creation and closes at the history date: a deal is never created closed.
+- When the last history stage is not `StageName`, a final entry into `StageName` is added: at
+  `CloseDate` for a closed stage (not before the last history row), else at the last history
+  date, since the export does not say when the move happened.
+- Dates are DD/MM/YYYY as Salesforce exports them (a time, or ISO 8601, is also accepted).
+- Owners become users named by their Salesforce id, accounts are named by their AccountId.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from epos.lib.roles import SA
+from opportunities.importers.base import (
+    LOST,
+    OPEN,
+    WON,
+    AccountRecord,
+    ImportPlan,
+    OpportunityRecord,
+    ProcessSpec,
+    StageSpec,
+    TransitionRecord,
+    UserRecord,
+    find_file,
+    parse_amount,
+    parse_datetime,
+    read_csv,
+    require_columns,
+    without_repeats,
+)
+
+SYSTEM = "salesforce"
+OPPORTUNITY_FILE = "Opportunity.csv"
+HISTORY_FILE = "Opportunity History.csv"
+FILES = (OPPORTUNITY_FILE, HISTORY_FILE)
+DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "iso")
+DATE_HINT = "expected DD/MM/YYYY"
+
+# Salesforce's default sales process with its default probabilities. The four optional stages
+# are often switched off in an org; deals skip them.
+PROCESS = ProcessSpec(
+    slug="salesforce",
+    name="Salesforce",
+    description="Salesforce's default opportunity stages, for deals imported from Salesforce.",
+    stages=(
+        StageSpec("Prospecting", "prospecting", 1, OPEN, probability=10, starts_clock=True),
+        StageSpec("Qualification", "qualification", 2, OPEN, probability=10),
+        StageSpec("Needs Analysis", "needs-analysis", 3, OPEN, probability=20, is_optional=True),
+        StageSpec("Value Proposition", "value-proposition", 4, OPEN, probability=50),
+        StageSpec(
+            "Id. Decision Makers", "id-decision-makers", 5, OPEN, probability=60, is_optional=True
+        ),
+        StageSpec(
+            "Perception Analysis", "perception-analysis", 6, OPEN, probability=70, is_optional=True
+        ),
+        StageSpec(
+            "Proposal/Price Quote",
+            "proposal-price-quote",
+            7,
+            OPEN,
+            probability=75,
+            is_optional=True,
+        ),
+        StageSpec("Negotiation/Review", "negotiation-review", 8, OPEN, probability=90),
+        StageSpec("Closed Won", "closed-won", 9, WON, probability=100),
+        StageSpec("Closed Lost", "closed-lost", 10, LOST, probability=0),
+    ),
+)
+
+OPPORTUNITY_ID_COLUMNS = ("OppID", "OpportunityId")
+FINAL_STAGE_NOTE = "Current stage from Opportunity.StageName; the history has no row for this move."
+OPENED_NOTE = "Opened in the first stage: the history starts in a closed stage."
+
+
+def build_plan(files: dict[str, bytes | str], *, as_of: datetime | None = None) -> ImportPlan:
+    plan = ImportPlan(system=SYSTEM, process=PROCESS)
+    found = find_file(files, OPPORTUNITY_FILE)
+    if found is None:
+        plan.reject(OPPORTUNITY_FILE, None, f"is missing (expected files: {', '.join(FILES)})")
+        return plan
+    opportunities = read_csv(*found, plan.errors)
+    found_history = find_file(files, HISTORY_FILE)
+    history = read_csv(*found_history, plan.errors) if found_history else None
+    if found_history is None:
+        plan.warnings.append(f"{HISTORY_FILE} was not given: deals get their current stage only.")
+    if opportunities is None or not require_columns(
+        opportunities, ["Id", "Name", "StageName", "CreatedDate"], plan.errors
+    ):
+        return plan
+    plan.rows_read = len(opportunities.rows)
+
+    deals, all_ids, deleted = _read_opportunities(opportunities, plan)
+    entries = _read_history(history, plan, all_ids, deleted) if history else {}
+
+    shifted = 0
+    for opportunity_id, deal in deals.items():
+        record, created_shifted = _build(deal, entries.get(opportunity_id, []))
+        shifted += created_shifted
+        plan.add_opportunity(record)
+    if shifted:
+        plan.warnings.append(
+            f"{shifted} deal(s) have history rows dated before their CreatedDate: they are taken "
+            "as created on their first history date."
+        )
+    if deleted:
+        plan.warnings.append(f"{len(deleted)} deleted deal(s) (IsDeleted) were skipped.")
+    return plan
+
+
+def _date(value: str, column: str, problems: list[str]) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_datetime(value, DATE_FORMATS)
+    except ValueError:
+        problems.append(f"bad {column} {value!r}: {DATE_HINT}")
+        return None
+
+
+def _read_opportunities(opportunities, plan: ImportPlan):
+    deals: dict[str, dict] = {}
+    all_ids: set[str] = set()
+    deleted: set[str] = set()
+    without_amount = 0
+    for line, row in opportunities.rows:
+        problems: list[str] = []
+        opportunity_id = row["Id"]
+        if not opportunity_id:
+            problems.append("Id is empty")
+        elif opportunity_id in all_ids:
+            problems.append(f"Id {opportunity_id!r} appears twice")
+        all_ids.add(opportunity_id)
+        if row.get("IsDeleted", "").upper() == "TRUE":
+            deleted.add(opportunity_id)
+            continue
+        stage = PROCESS.stage(row["StageName"]) if row["StageName"] else None
+        if stage is None:
+            problems.append(
+                f"unknown StageName {row['StageName']!r} (expected {PROCESS.stage_names()})"
+            )
+        if not row["CreatedDate"]:
+            problems.append("CreatedDate is empty")
+        created = _date(row["CreatedDate"], "CreatedDate", problems)
+        close = _date(row.get("CloseDate", ""), "CloseDate", problems)
+        try:
+            amount = parse_amount(row.get("Amount", ""))
+        except ValueError as exc:
+            problems.append(f"bad Amount: {exc}")
+            amount = None
+        else:
+            without_amount += amount is None
+        currency = row.get("CurrencyIsoCode", "") or "USD"
+        if len(currency) != 3:
+            problems.append(f"bad CurrencyIsoCode {currency!r}")
+        for problem in problems:
+            plan.reject(opportunities.name, line, problem)
+        if problems:
+            continue
+        owner = row.get("OwnerId", "")
+        if owner and owner not in plan.users:
+            plan.users[owner] = UserRecord(external_id=owner, first_name=owner[:150], roles={SA})
+        account = row.get("AccountId", "")
+        if account and account not in plan.accounts:
+            plan.accounts[account] = AccountRecord(external_id=account, name=account)
+        deals[opportunity_id] = {
+            "file": opportunities.name,
+            "line": line,
+            "id": opportunity_id,
+            "name": row["Name"],
+            "stage": stage,
+            "created": created,
+            "close": close,
+            "amount": amount or 0,
+            "currency": currency.upper(),
+            "owner": owner or None,
+            "account": account or None,
+        }
+    if without_amount:
+        plan.warnings.append(f"{without_amount} deal(s) have no Amount: imported as 0.")
+    return deals, all_ids, deleted
+
+
+def _read_history(history, plan: ImportPlan, all_ids: set[str], deleted: set[str]):
+    id_column = next((c for c in OPPORTUNITY_ID_COLUMNS if history.has(c)), None)
+    if id_column is None:
+        plan.reject(
+            history.name, 1, f"missing required column: {' or '.join(OPPORTUNITY_ID_COLUMNS)}"
+        )
+        return {}
+    if not require_columns(history, ["CreatedDate", "StageName"], plan.errors):
+        return {}
+    entries: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
+    for line, row in history.rows:
+        problems: list[str] = []
+        opportunity_id = row[id_column]
+        if opportunity_id in deleted:
+            continue
+        if not opportunity_id:
+            problems.append(f"{id_column} is empty")
+        elif opportunity_id not in all_ids:
+            problems.append(f"{id_column} {opportunity_id!r} is not in {OPPORTUNITY_FILE}")
+        stage = PROCESS.stage(row["StageName"]) if row["StageName"] else None
+        if stage is None:
+            problems.append(
+                f"unknown StageName {row['StageName']!r} (expected {PROCESS.stage_names()})"
+            )
+        if not row["CreatedDate"]:
+            problems.append("CreatedDate is empty")
+        moved_at = _date(row["CreatedDate"], "CreatedDate", problems)
+        for problem in problems:
+            plan.reject(history.name, line, problem)
+        if not problems:
+            entries[opportunity_id].append((moved_at, line, stage.name))
+    return entries
+
+
+def _build(deal: dict, history: list[tuple[datetime, int, str]]) -> tuple[OpportunityRecord, bool]:
+    history = sorted(history)
+    first_open = PROCESS.first_open_stage.name
+    created = deal["created"]
+    shifted = bool(history) and history[0][0] < created
+    if shifted:
+        created = history[0][0]
+    transitions: list[TransitionRecord] = []
+    if history:
+        first_stage = history[0][2]
+        if PROCESS.stage(first_stage).kind == OPEN:
+            transitions.append(TransitionRecord(first_stage, created))
+        else:
+            transitions.append(TransitionRecord(first_open, created, OPENED_NOTE))
+            transitions.append(TransitionRecord(first_stage, history[0][0]))
+        transitions += [TransitionRecord(stage, moved_at) for moved_at, _, stage in history[1:]]
+        transitions = without_repeats(transitions)
+    current = deal["stage"]
+    if not transitions:
+        if current.kind == OPEN:
+            transitions.append(TransitionRecord(current.name, created))
+        else:
+            transitions.append(TransitionRecord(first_open, created, OPENED_NOTE))
+    if transitions[-1].stage != current.name:
+        last = transitions[-1].moved_at
+        at = last
+        if current.kind != OPEN and deal["close"] is not None:
+            at = max(deal["close"], last)
+        transitions.append(TransitionRecord(current.name, at, FINAL_STAGE_NOTE))
+    record = OpportunityRecord(
+        external_id=deal["id"],
+        file=deal["file"],
+        line=deal["line"],
+        name=deal["name"],
+        transitions=transitions,
+        amount=deal["amount"],
+        currency=deal["currency"],
+        owner=deal["owner"],
+        account=deal["account"],
+        expected_close_date=deal["close"].date() if deal["close"] else None,
+    )
+    return record, shifted
