@@ -366,11 +366,53 @@ class EsatResponse(models.Model):
         ]
 
 
+class EsatInvitation(models.Model):
+    """A one-time link that lets a customer contact answer an ESAT survey without logging in.
+
+    The link carries a signed, timestamped token naming this row and its nonce; the row records
+    whether it was answered, so a second use is refused even while the signature is still valid.
+    """
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="esat_invitations"
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.EmailField()
+    nonce = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    response = models.OneToOneField(
+        EsatResponse,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitation",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["opportunity", "-created_at"])]
+
+    def __str__(self):
+        return f"ESAT survey for {self.email} ({self.opportunity_id})"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None
+
+
 __all__ = [
     "Account",
     "Activity",
     "ChecklistCompletion",
     "Contact",
+    "EsatInvitation",
     "EsatResponse",
     "Opportunity",
     "ProductGap",

@@ -1,17 +1,42 @@
 """Every read of opportunities the views, the API and the metrics use."""
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from epos.lib.roles import MANAGER, SA
 from opportunities import permissions
 from opportunities.models import (
     Account,
     Activity,
+    ChecklistCompletion,
     Contact,
+    EsatInvitation,
     EsatResponse,
     Opportunity,
     ProductGap,
     StageTransition,
+    Team,
 )
+from stages.models import Process, Stage, StageItem, Tool
 
 
 def _restrict(queryset: QuerySet, user, prefix: str = "") -> QuerySet:
@@ -83,3 +108,328 @@ def contact_list(*, user) -> QuerySet[Contact]:
     if not permissions.can_view_accounts(user):
         return Contact.objects.none()
     return Contact.objects.select_related("account")
+
+
+# --- the stage board -------------------------------------------------------------------------
+
+BOARD_PAGE_SIZE = 25
+# Won and lost columns are drop targets; they show what closed recently, not all history.
+BOARD_CLOSED_DAYS = 30
+BOARD_SORTS = {
+    "recent": ("-stage_entered_at", "-id"),
+    "oldest": ("stage_entered_at", "id"),
+    "amount": ("-amount", "-id"),
+    "close": (F("expected_close_date").asc(nulls_last=True), "id"),
+}
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board shows; every field comes from the URL so a filtered board can be shared."""
+
+    owner_id: int | None = None
+    team_id: int | None = None
+    use_case: str = ""
+    source: str = ""
+    search: str = ""
+    sort: str = "recent"
+
+    def q(self) -> Q:
+        q = Q()
+        if self.owner_id is not None:
+            q &= Q(owner_id=self.owner_id)
+        if self.team_id is not None:
+            q &= Q(team_id=self.team_id)
+        if self.use_case:
+            q &= Q(use_case=self.use_case)
+        if self.source:
+            q &= Q(source=self.source)
+        if self.search:
+            q &= Q(name__icontains=self.search) | Q(account__name__icontains=self.search)
+        return q
+
+    @property
+    def ordering(self) -> tuple:
+        return BOARD_SORTS.get(self.sort, BOARD_SORTS["recent"])
+
+
+def board_stages(*, process: Process) -> list[Stage]:
+    """The process's stages in order, each with `required_count` (its required items)."""
+    return list(
+        Stage.objects.filter(process=process)
+        .annotate(required_count=Count("items", filter=Q(items__required=True)))
+        .order_by("position")
+    )
+
+
+def _board_base(*, user, process: Process, filters: BoardFilters) -> QuerySet[Opportunity]:
+    cutoff = timezone.now() - timedelta(days=BOARD_CLOSED_DAYS)
+    queryset = Opportunity.objects.filter(process=process).filter(
+        Q(outcome=Opportunity.Outcome.OPEN) | Q(closed_at__gte=cutoff)
+    )
+    return _restrict(queryset, user).filter(filters.q())
+
+
+def board_column_totals(*, user, process: Process, filters: BoardFilters) -> dict[int, dict]:
+    """Per stage: count, amount sum and the currency (None when mixed), in one aggregate query."""
+    rows = (
+        _board_base(user=user, process=process, filters=filters)
+        .order_by()
+        .values("stage_id")
+        .annotate(
+            count=Count("pk"),
+            amount=Sum("amount"),
+            currency_min=Min("currency"),
+            currency_max=Max("currency"),
+        )
+    )
+    return {
+        row["stage_id"]: {
+            "count": row["count"],
+            "amount": row["amount"] or Decimal("0"),
+            "currency": row["currency_min"] if row["currency_min"] == row["currency_max"] else None,
+        }
+        for row in rows
+    }
+
+
+# What a card shows and what the edit check needs; the rest (an account's business context,
+# a user's password hash) stays in the database.
+CARD_FIELDS = (
+    "name",
+    "process_id",
+    "stage_id",
+    "owner_id",
+    "account_executive_id",
+    "team_id",
+    "amount",
+    "currency",
+    "use_case",
+    "outcome",
+    "version",
+    "stage_entered_at",
+    "account__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def _with_card_fields(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    # Done required items of the card's current stage, counted in the same query as the cards.
+    done = (
+        ChecklistCompletion.objects.filter(
+            opportunity_id=OuterRef("pk"),
+            done=True,
+            item__required=True,
+            item__stage_id=OuterRef("stage_id"),
+        )
+        .order_by()
+        .values("opportunity_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        queryset.select_related("account", "owner")
+        .only(*CARD_FIELDS)
+        .annotate(checklist_done=Coalesce(Subquery(done, output_field=IntegerField()), 0))
+    )
+
+
+def board_cards(
+    *, user, process: Process, filters: BoardFilters, per_column: int = BOARD_PAGE_SIZE
+) -> list[Opportunity]:
+    """The first `per_column` cards of every column, in one query.
+
+    ROW_NUMBER() OVER (PARTITION BY stage) ranks the cards inside each column over the indexed
+    columns only; the outer query then joins accounts and owners and counts checklist progress
+    for the few hundred cards kept, never for the thousands ranked.
+    """
+    ranked = (
+        _board_base(user=user, process=process, filters=filters)
+        .annotate(
+            board_rank=Window(
+                RowNumber(), partition_by=[F("stage_id")], order_by=list(filters.ordering)
+            )
+        )
+        .filter(board_rank__lte=per_column)
+        .values("pk")
+    )
+    return list(
+        _with_card_fields(Opportunity.objects.filter(pk__in=ranked)).order_by(
+            "stage_id", *filters.ordering
+        )
+    )
+
+
+def board_column_cards(
+    *, user, process: Process, stage: Stage, filters: BoardFilters, offset: int, limit: int
+) -> list[Opportunity]:
+    """One column's cards past the first page ("load more")."""
+    queryset = _board_base(user=user, process=process, filters=filters).filter(stage=stage)
+    return list(_with_card_fields(queryset).order_by(*filters.ordering)[offset : offset + limit])
+
+
+def board_card(*, user, pk) -> Opportunity | None:
+    """One card with the fields the board shows, for re-rendering it after a move."""
+    return _with_card_fields(_restrict(Opportunity.objects.filter(pk=pk), user)).first()
+
+
+def board_default_process(*, user, mine_only: bool) -> Process | None:
+    """The active process the user's open deals use most; the first active process otherwise."""
+    queryset = _restrict(
+        Opportunity.objects.filter(
+            outcome=Opportunity.Outcome.OPEN, process__status=Process.Status.ACTIVE
+        ),
+        user,
+    )
+    if mine_only:
+        queryset = queryset.filter(owner_id=user.pk)
+    used = (
+        queryset.filter(process_id=OuterRef("pk"))
+        .order_by()
+        .values("process_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Process.objects.filter(status=Process.Status.ACTIVE)
+        .annotate(used=Coalesce(Subquery(used, output_field=IntegerField()), 0))
+        .order_by("-used", "name", "-version")
+        .first()
+    )
+
+
+def board_owner_choices(*, user) -> list:
+    """The people the owner filter offers: members of the user's teams, or everyone for an admin
+    or curator (who see every deal)."""
+    User = get_user_model()
+    scope = permissions.opportunity_visibility_q(user)
+    queryset = User.objects.filter(is_active=True)
+    if scope is None:
+        queryset = queryset.filter(groups__name__in=[SA, MANAGER])
+    else:
+        teams = permissions.visible_team_ids(user)
+        queryset = queryset.filter(Q(teams__in=teams) | Q(managed_teams__in=teams) | Q(pk=user.pk))
+    return list(
+        queryset.distinct()
+        .order_by("first_name", "last_name", "username")
+        .only("pk", "username", "first_name", "last_name")
+    )
+
+
+def team_choices(*, user) -> list[Team]:
+    scope = permissions.opportunity_visibility_q(user)
+    if scope is None:
+        return list(Team.objects.order_by("name"))
+    return list(Team.objects.filter(pk__in=permissions.visible_team_ids(user)).order_by("name"))
+
+
+def active_processes() -> QuerySet[Process]:
+    return Process.objects.filter(status=Process.Status.ACTIVE).order_by("name", "-version")
+
+
+# --- the opportunity page --------------------------------------------------------------------
+
+
+def opportunity_detail(*, user, pk) -> Opportunity | None:
+    return (
+        opportunity_list(user=user).select_related("qualification", "process").filter(pk=pk).first()
+    )
+
+
+def process_stages_with_items(*, process: Process) -> list[Stage]:
+    """Every stage of the process with its checklist items and tools (three queries)."""
+    return list(
+        Stage.objects.filter(process=process)
+        .order_by("position")
+        .prefetch_related(
+            Prefetch("items", queryset=StageItem.objects.order_by("position", "pk")),
+            Prefetch("tools", queryset=Tool.objects.order_by("name")),
+        )
+    )
+
+
+def checklist_by_item(*, opportunity: Opportunity) -> dict[int, ChecklistCompletion]:
+    return {
+        completion.item_id: completion
+        for completion in ChecklistCompletion.objects.filter(
+            opportunity=opportunity
+        ).select_related("done_by")
+    }
+
+
+def opportunity_activities(*, opportunity: Opportunity, limit: int = 50) -> list[Activity]:
+    return list(
+        Activity.objects.filter(opportunity=opportunity)
+        .select_related("created_by")
+        .order_by("-occurred_at", "-pk")[:limit]
+    )
+
+
+def opportunity_product_gaps(*, opportunity: Opportunity) -> list[ProductGap]:
+    return list(
+        ProductGap.objects.filter(opportunity=opportunity)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def opportunity_esat_responses(*, opportunity: Opportunity) -> list[EsatResponse]:
+    return list(
+        EsatResponse.objects.filter(opportunity=opportunity)
+        .select_related("stage")
+        .order_by("-received_at", "-pk")
+    )
+
+
+def opportunity_esat_invitations(*, opportunity: Opportunity) -> list[EsatInvitation]:
+    return list(
+        EsatInvitation.objects.filter(opportunity=opportunity)
+        .select_related("stage")
+        .order_by("-created_at", "-pk")[:20]
+    )
+
+
+def account_contacts(*, account: Account | None) -> list[Contact]:
+    if account is None:
+        return []
+    return list(Contact.objects.filter(account=account).order_by("name"))
+
+
+def stage_path(*, stages: list[Stage], current: Stage, entered_ids: set[int]) -> list[dict]:
+    """Salesforce-style path: each stage is done, current, skipped or ahead.
+
+    Won and Lost are alternatives at the end: only the one the deal reached is shown as a step
+    of its own when it is closed; an open deal shows a single "Closed" goal.
+    """
+    path = []
+    open_stages = [s for s in stages if s.kind == Stage.Kind.OPEN]
+    for stage in open_stages:
+        if stage.pk == current.pk:
+            status = "current"
+        elif current.kind != Stage.Kind.OPEN or stage.position < current.position:
+            status = "done" if stage.pk in entered_ids else "skipped"
+        else:
+            status = "ahead"
+        path.append({"stage": stage, "status": status})
+    if current.kind != Stage.Kind.OPEN:
+        path.append({"stage": current, "status": "current"})
+    return path
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def account_list_with_counts(*, user) -> QuerySet[Account]:
+    scope = permissions.opportunity_visibility_q(user)
+    visible = Q(opportunities__outcome=Opportunity.Outcome.OPEN)
+    if scope is not None:
+        visible &= _prefix_q(scope, "opportunities")
+    return account_list(user=user).annotate(
+        open_count=Count("opportunities", filter=visible, distinct=True)
+    )
+
+
+def account_opportunities(*, user, account: Account) -> QuerySet[Opportunity]:
+    return opportunity_list(user=user).filter(account=account).order_by("outcome", "-created_at")

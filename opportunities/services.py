@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 
+from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -17,6 +21,7 @@ from opportunities.models import (
     Activity,
     ChecklistCompletion,
     Contact,
+    EsatInvitation,
     EsatResponse,
     Opportunity,
     ProductGap,
@@ -346,7 +351,11 @@ def checklist_item_set(
         completion.done_by = actor if done else None
         completion.evidence_url = evidence_url
         completion.note = note
-        completion.full_clean()
+        # The foreign keys are instances the caller already holds and the locked get_or_create
+        # guarantees uniqueness: validating them again would cost three queries per tick.
+        completion.full_clean(
+            exclude=["opportunity", "item", "done_by"], validate_constraints=False
+        )
         completion.save()
     return completion
 
@@ -374,7 +383,7 @@ def activity_record(
             external_id=external_id,
             created_by=actor,
         )
-        activity.full_clean()
+        activity.full_clean(exclude=["opportunity", "created_by"])
         activity.save()
     return activity
 
@@ -559,6 +568,10 @@ __all__ = [
     "checklist_item_set",
     "contact_create",
     "contact_update",
+    "esat_invitation_answer",
+    "esat_invitation_create",
+    "esat_invitation_from_token",
+    "esat_invitation_token",
     "esat_record",
     "opportunity_create",
     "opportunity_move_to_stage",
@@ -587,3 +600,130 @@ def opportunity_record_update(*, instance, actor, **fields):
 def opportunity_record_delete(*, instance, actor) -> None:
     _check_can_edit(actor, instance.opportunity)
     instance.delete()
+
+
+# --- ESAT survey invitations (one-time signed links, answered without login) ---------------
+
+ESAT_SIGNING_SALT = "epos.esat-survey"
+ESAT_LINK_MAX_AGE = timedelta(days=14)
+
+
+def esat_invitation_token(invitation: EsatInvitation) -> str:
+    """The signed token in the survey link: names the invitation and its nonce, stamped now."""
+    return signing.TimestampSigner(salt=ESAT_SIGNING_SALT).sign_object(
+        {"i": invitation.pk, "n": invitation.nonce}
+    )
+
+
+def esat_invitation_create(
+    *,
+    opportunity: Opportunity,
+    actor,
+    email: str,
+    contact: Contact | None = None,
+    stage: Stage | None = None,
+    survey_url=None,
+) -> EsatInvitation:
+    """Invite a customer contact to rate the current stage's engagement.
+
+    `survey_url(token) -> absolute URL` builds the link for the email; the email leaves only
+    after commit, so a rolled-back invitation never reaches anyone.
+    """
+    _check_can_edit(actor, opportunity)
+    stage = stage or opportunity.stage
+    if stage.process_id != opportunity.process_id:
+        raise InvalidInput("That stage belongs to another process.")
+    if contact is not None and contact.account_id != opportunity.account_id:
+        raise InvalidInput("That contact belongs to another account.")
+    email = (email or (contact.email if contact else "")).strip()
+    with transaction.atomic():
+        invitation = EsatInvitation(
+            opportunity=opportunity,
+            stage=stage,
+            contact=contact,
+            email=email,
+            nonce=secrets.token_hex(16),
+            created_at=timezone.now(),
+            created_by=actor,
+        )
+        invitation.full_clean()
+        invitation.save()
+        invitation.survey_link = None
+        if survey_url is not None:
+            # Signed once, here: the link's timestamp is the invitation's, so it expires
+            # ESAT_LINK_MAX_AGE after it was sent.
+            link = survey_url(esat_invitation_token(invitation))
+            invitation.survey_link = link
+            transaction.on_commit(
+                lambda: _send_esat_email(invitation=invitation, link=link, sender=actor)
+            )
+    return invitation
+
+
+def _send_esat_email(*, invitation: EsatInvitation, link: str, sender) -> None:
+    who = (sender.get_full_name() or sender.username) if sender is not None else "Your EPOS team"
+    send_mail(
+        subject=f"How did our {invitation.stage.name} session go?",
+        message=(
+            f"Hello,\n\n{who} would like to know how satisfied you are with the "
+            f"{invitation.stage.name} stage of {invitation.opportunity.name}.\n"
+            f"It takes under a minute, no login needed:\n\n{link}\n\n"
+            f"The link works once and expires in {ESAT_LINK_MAX_AGE.days} days.\n"
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+        fail_silently=True,
+    )
+
+
+class EsatLinkError(InvalidInput):
+    """A survey link that cannot be answered; `reason` is expired / invalid / answered."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+def esat_invitation_from_token(token: str) -> EsatInvitation:
+    """The open invitation a survey token names, or EsatLinkError saying why not."""
+    signer = signing.TimestampSigner(salt=ESAT_SIGNING_SALT)
+    try:
+        data = signer.unsign_object(token, max_age=ESAT_LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise EsatLinkError("This survey link has expired.", reason="expired") from exc
+    except signing.BadSignature as exc:
+        raise EsatLinkError("This survey link is not valid.", reason="invalid") from exc
+    invitation = (
+        EsatInvitation.objects.select_related("opportunity__account", "stage", "created_by")
+        .filter(pk=data.get("i"), nonce=data.get("n"))
+        .first()
+    )
+    if invitation is None:
+        raise EsatLinkError("This survey link is not valid.", reason="invalid")
+    if invitation.created_at + ESAT_LINK_MAX_AGE < timezone.now():
+        raise EsatLinkError("This survey link has expired.", reason="expired")
+    if invitation.is_answered:
+        raise EsatLinkError("This survey has already been answered.", reason="answered")
+    return invitation
+
+
+def esat_invitation_answer(*, token: str, score: int, comment: str = "") -> EsatResponse:
+    """Record the answer to a survey link, once: the invitation row is locked while answering."""
+    invitation = esat_invitation_from_token(token)
+    with transaction.atomic():
+        locked = EsatInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.is_answered:
+            raise EsatLinkError("This survey has already been answered.", reason="answered")
+        response = esat_record(
+            opportunity=invitation.opportunity,
+            actor=None,
+            score=score,
+            stage=invitation.stage,
+            comment=comment.strip(),
+            respondent_email=invitation.email,
+            source=EsatResponse.Source.SURVEY,
+        )
+        locked.answered_at = response.received_at
+        locked.response = response
+        locked.save(update_fields=["answered_at", "response"])
+    return response

@@ -1,0 +1,174 @@
+"""Template helpers for the EPOS pages: safe markdown, people, money, stage ageing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.template import TemplateDoesNotExist
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# Markdown from stages and accounts is written by curators and users: render it, then keep only
+# harmless tags so a <script> or an onclick in the source never reaches the page.
+_ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str | None):
+    if not text:
+        return ""
+    html = markdown_lib.markdown(str(text), extensions=["extra", "sane_lists"])
+    cleaned = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}, "abbr": {"title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 just above
+
+
+@register.filter
+def display_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+@register.filter
+def initials(user) -> str:
+    if user is None:
+        return ""
+    first, last = (user.first_name or "").strip(), (user.last_name or "").strip()
+    if first or last:
+        return f"{first[:1]}{last[:1]}".upper()
+    return user.username[:2].upper()
+
+
+@register.filter
+def compact_money(amount) -> str:
+    """12500 -> "12.5k", 1250000 -> "1.25M": short enough for a card or a column header."""
+    if amount in (None, ""):
+        return "0"
+    value = Decimal(amount)
+    for threshold, suffix in ((Decimal(1_000_000_000), "B"), (Decimal(1_000_000), "M")):
+        if abs(value) >= threshold:
+            return f"{value / threshold:.2f}".rstrip("0").rstrip(".") + suffix
+    if abs(value) >= 1000:
+        return f"{value / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{value:.0f}"
+
+
+@register.filter
+def days_since(moment) -> int:
+    if moment is None:
+        return 0
+    return max(0, (timezone.now() - moment).days)
+
+
+@register.simple_tag
+def age_class(days: int, target_days: int | None) -> str:
+    """ok under 80 % of the stage's target dwell, due up to it, over past it."""
+    if not target_days:
+        return "age-none"
+    if days > target_days:
+        return "age-over"
+    if days * 5 >= target_days * 4:
+        return "age-due"
+    return "age-ok"
+
+
+@register.simple_tag(takes_context=True)
+def include_if_exists(context, template_name: str, **values):
+    """Like {% include %} but renders nothing while the template does not exist yet.
+
+    Other apps fill slots of the opportunity page (recommended building blocks, discovery);
+    the page must render before they ship. Only the slot's own absence is forgiven: a missing
+    template *inside* it still raises.
+    """
+    try:
+        slot = context.template.engine.get_template(template_name)
+    except TemplateDoesNotExist as exc:
+        if exc.args and exc.args[0] == template_name:
+            return ""
+        raise
+    with context.push(**values):
+        return slot.render(context)
+
+
+@register.filter
+def startswith(value, prefix) -> bool:
+    return str(value or "").startswith(str(prefix))
+
+
+_SECTIONS = (
+    ("/board/", "board"),
+    ("/opportunities/", "opportunities"),
+    ("/blocks/", "blocks"),
+    ("/dashboards/", "dashboards"),
+    ("/pilots/", "pilots"),
+    ("/imports/", "imports"),
+)
+
+
+@register.simple_tag
+def nav_section(path: str) -> str:
+    """Which top-navigation entry a path belongs to (for aria-current)."""
+    if path == "/":
+        return "board"
+    if path.startswith("/accounts/"):
+        # /accounts/ is also where login and the password change live.
+        rest = path[len("/accounts/") :]
+        return "accounts" if rest == "" or rest[:1].isdigit() or rest.startswith("new") else ""
+    for prefix, section in _SECTIONS:
+        if path.startswith(prefix):
+            return section
+    return ""
+
+
+@register.filter
+def bant_rows(form) -> list:
+    """The four BANT answers of a qualification form, each with its note field."""
+    names = ("budget", "authority", "need", "timeline")
+    return [(form[name], form[f"{name}_note"]) for name in names]
+
+
+@register.simple_tag
+def board_card(card):
+    """A board card (see opportunities.views.cards for why it is not a template)."""
+    from opportunities.views.cards import render_card
+
+    return render_card(card)

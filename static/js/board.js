@@ -1,0 +1,335 @@
+// Moving deals: drag and drop on the board (SortableJS) and the "Move to…" menu on every card
+// and on the opportunity page. Every move is one POST to /opportunities/<id>/move/; the server
+// answers with the re-rendered card (moved) or with the dialog to show (gate, loss reason,
+// stale version, refusal). The card goes back to its column unless the move went through.
+(function () {
+  "use strict";
+
+  const dialog = document.getElementById("move-dialog");
+  if (!dialog) return;
+  const dialogBody = document.getElementById("move-dialog-body");
+  const stageData = document.getElementById("stage-menu");
+  const stages = stageData ? JSON.parse(stageData.textContent) : [];
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const detailHead = document.querySelector(".opportunity-head[data-move-url]");
+  const sortables = [];
+  let pending = null; // {id, card, from, index, stageId, version, reloadOnClose}
+
+  function toast(message, kind) { if (window.EPOS) window.EPOS.toast(message, kind); }
+  function board() { return document.getElementById("board"); }
+  function listFor(stageId) { return document.querySelector('.cards[data-stage-id="' + stageId + '"]'); }
+
+  function moveUrl(id) {
+    if (detailHead) return detailHead.dataset.moveUrl;
+    return board().dataset.moveUrl.replace("/0/", "/" + id + "/");
+  }
+
+  function setBusy(busy) {
+    sortables.forEach(function (sortable) { sortable.option("disabled", busy); });
+  }
+
+  // --- starting a move ---------------------------------------------------------------------
+
+  function start(card, stageId, from, index) {
+    if (pending) { // one move at a time: put a second drag straight back
+      if (from && card) from.insertBefore(card, from.children[index] || null);
+      return;
+    }
+    const source = card || detailHead;
+    pending = {
+      id: source.dataset.opportunityId,
+      card: card,
+      from: from,
+      index: index,
+      stageId: String(stageId),
+      version: source.dataset.version,
+      reloadOnClose: false,
+    };
+    send(new FormData());
+  }
+
+  function send(extra) {
+    const body = new FormData();
+    body.set("stage", pending.stageId);
+    if (pending.version) body.set("expected_version", pending.version);
+    const root = board();
+    if (root) body.set("board_query", root.dataset.boardQuery || "");
+    extra.forEach(function (value, key) { if (key !== "stage") body.set(key, value); });
+    if (pending.card) pending.card.classList.add("is-pending");
+    setBusy(true);
+    const current = pending;
+    fetch(moveUrl(current.id), {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken, "HX-Request": "true" },
+    }).then(function (response) {
+      return response.text().then(function (html) { return { response: response, html: html }; });
+    }).then(function (result) {
+      if (current.card) current.card.classList.remove("is-pending");
+      setBusy(false);
+      if (result.response.ok) return moved(result.html, result.response);
+      if (result.response.headers.get("X-Epos-Move")) return showDialog(result.html);
+      revert();
+      closeDialog();
+      toast(result.response.status === 404
+        ? "This deal no longer exists or you may not see it."
+        : "The move failed (" + result.response.status + "). Nothing was saved.", "error");
+    }).catch(function () {
+      if (current.card) current.card.classList.remove("is-pending");
+      setBusy(false);
+      revert();
+      closeDialog();
+      toast("The server could not be reached. The move was not saved.", "error");
+    });
+  }
+
+  // --- answers -----------------------------------------------------------------------------
+
+  function parse(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  }
+
+  function triggerMessage(response) {
+    try {
+      const trigger = JSON.parse(response.headers.get("HX-Trigger") || "{}");
+      return trigger["epos:toast"] && trigger["epos:toast"].message;
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function moved(html, response) {
+    const message = triggerMessage(response) || "Moved.";
+    const done = pending;
+    pending = null;
+    closeDialog();
+    if (detailHead) {
+      sessionStorage.setItem("epos-toast", message);
+      window.location.reload();
+      return;
+    }
+    const content = parse(html);
+    content.querySelectorAll("[hx-swap-oob]").forEach(function (element) {
+      element.removeAttribute("hx-swap-oob");
+      const old = document.getElementById(element.id);
+      if (old) old.replaceWith(element);
+    });
+    const fresh = content.querySelector(".card");
+    const target = listFor(done.stageId);
+    if (done.card && fresh) {
+      if (target && done.card.parentElement !== target) target.prepend(done.card);
+      done.card.replaceWith(fresh);
+      fresh.classList.add("is-moved");
+      const button = fresh.querySelector(".move-to");
+      if (button && done.viaMenu) button.focus();
+    }
+    toast(message);
+  }
+
+  function showDialog(html) {
+    dialogBody.innerHTML = html;
+    if (window.htmx) window.htmx.process(dialogBody);
+    const panel = dialogBody.firstElementChild;
+    const kind = panel ? panel.dataset.dialogKind : "error";
+    // Until the move goes through the card belongs to its old column.
+    revertPosition();
+    if (kind === "stale") {
+      const fresh = dialogBody.querySelector("[data-fresh-card] .card");
+      if (fresh && !detailHead) {
+        const old = document.getElementById(fresh.id);
+        const list = listFor(fresh.dataset.stageId);
+        if (old) old.remove();
+        if (list) list.prepend(fresh);
+      }
+      if (detailHead) pending.reloadOnClose = true;
+    }
+    openDialog();
+    const focusable = dialogBody.querySelector("input:not([type=hidden]):not([type=checkbox]), textarea")
+      || dialogBody.querySelector("input[type=checkbox], button");
+    if (focusable) focusable.focus();
+  }
+
+  function revertPosition() {
+    if (!pending || !pending.card || !pending.from) return;
+    if (pending.card.parentElement !== pending.from || indexOf(pending.card) !== pending.index) {
+      pending.from.insertBefore(pending.card, pending.from.children[pending.index] || null);
+    }
+  }
+
+  function indexOf(element) {
+    return Array.prototype.indexOf.call(element.parentElement.children, element);
+  }
+
+  function revert() {
+    revertPosition();
+    const focusCard = pending && pending.card && pending.viaMenu ? pending.card : null;
+    pending = null;
+    if (focusCard) {
+      const button = focusCard.querySelector(".move-to");
+      if (button) button.focus();
+    }
+  }
+
+  // --- the dialog --------------------------------------------------------------------------
+
+  function openDialog() {
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function closeDialog() {
+    if (dialog.open) dialog.close();
+    dialogBody.innerHTML = "";
+  }
+
+  dialog.addEventListener("submit", function (event) {
+    const form = event.target.closest("form[data-move-form]");
+    if (!form || !pending) return;
+    event.preventDefault();
+    send(new FormData(form));
+  });
+
+  dialog.addEventListener("click", function (event) {
+    if (event.target.closest("[data-dialog-cancel]")) {
+      revert();
+      closeDialog();
+      return;
+    }
+    if (event.target.closest("[data-dialog-close]")) {
+      const reload = pending && pending.reloadOnClose;
+      pending = null;
+      closeDialog();
+      if (reload) window.location.reload();
+      return;
+    }
+    const choice = event.target.closest("[data-menu-stage]");
+    if (choice && pending) {
+      pending.stageId = choice.dataset.menuStage;
+      send(new FormData());
+    }
+  });
+
+  // Escape closes a modal <dialog>: treat it as Cancel.
+  dialog.addEventListener("cancel", function () {
+    revert();
+    dialogBody.innerHTML = "";
+  });
+
+  // Arrow keys walk the "Move to…" menu.
+  dialog.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    const buttons = Array.from(dialog.querySelectorAll("[data-menu-stage]:not([disabled])"));
+    const at = buttons.indexOf(document.activeElement);
+    if (at === -1) return;
+    event.preventDefault();
+    const next = event.key === "ArrowDown" ? at + 1 : at - 1;
+    buttons[(next + buttons.length) % buttons.length].focus();
+  });
+
+  // --- "Move to…" ----------------------------------------------------------------------------
+
+  function openMenu(card) {
+    const source = card || detailHead;
+    const name = card
+      ? card.querySelector(".card-title").textContent
+      : document.querySelector(".opportunity-head h1").firstChild.textContent.trim();
+    const current = source.dataset.stageId;
+    pending = {
+      id: source.dataset.opportunityId,
+      card: card,
+      from: null,
+      index: 0,
+      stageId: current,
+      version: source.dataset.version,
+      viaMenu: true,
+    };
+    const wrapper = document.createElement("div");
+    wrapper.className = "move-dialog move-dialog-menu";
+    wrapper.dataset.dialogKind = "menu";
+    const title = document.createElement("h2");
+    title.id = "move-dialog-title";
+    title.textContent = "Move “" + name + "” to…";
+    const list = document.createElement("ul");
+    list.className = "stage-menu";
+    list.setAttribute("role", "list");
+    stages.forEach(function (stage) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button kind-" + stage.kind;
+      button.dataset.menuStage = stage.id;
+      button.textContent = stage.name;
+      if (String(stage.id) === String(current)) {
+        button.disabled = true;
+        button.setAttribute("aria-current", "true");
+        const here = document.createElement("span");
+        here.className = "muted";
+        here.textContent = "current";
+        button.appendChild(here);
+      }
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "button subtle";
+    cancel.dataset.dialogCancel = "";
+    cancel.textContent = "Cancel";
+    wrapper.append(title, list, cancel);
+    dialogBody.replaceChildren(wrapper);
+    openDialog();
+    const first = list.querySelector("button:not([disabled])");
+    if (first) first.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    const menuButton = event.target.closest("[data-move-menu]");
+    if (menuButton && !pending) {
+      event.preventDefault();
+      openMenu(menuButton.closest(".card"));
+      return;
+    }
+    const direct = event.target.closest("[data-move-to]");
+    if (direct && !pending && detailHead) {
+      start(null, direct.dataset.moveTo, null, 0);
+    }
+  });
+
+  // --- drag and drop -----------------------------------------------------------------------
+
+  function initSortables(root) {
+    if (!window.Sortable || !root.querySelectorAll) return;
+    root.querySelectorAll(".cards[data-sortable]").forEach(function (list) {
+      if (list.dataset.sortableReady) return;
+      list.dataset.sortableReady = "1";
+      sortables.push(window.Sortable.create(list, {
+        group: "board",
+        draggable: ".card",
+        filter: ".is-locked, .move-to",
+        preventOnFilter: false,
+        // The fallback drags a clone with pointer events: the same in every browser, touch
+        // included, and drivable by tests.
+        forceFallback: true,
+        fallbackTolerance: 4,
+        delay: 150,
+        delayOnTouchOnly: true,
+        animation: 120,
+        onEnd: function (event) {
+          if (event.from === event.to) return;
+          start(event.item, event.to.dataset.stageId, event.from, event.oldIndex);
+        },
+      }));
+    });
+  }
+
+  initSortables(document);
+  document.addEventListener("htmx:load", function (event) { initSortables(event.detail.elt); });
+  // After the filters replace the board, drop Sortable instances whose lists are gone.
+  document.addEventListener("htmx:afterSwap", function () {
+    for (let i = sortables.length - 1; i >= 0; i -= 1) {
+      if (!document.body.contains(sortables[i].el)) sortables.splice(i, 1);
+    }
+  });
+})();
