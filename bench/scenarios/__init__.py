@@ -1,0 +1,3 @@
+"""Importing this package registers every scenario, in the order they run."""
+
+from bench.scenarios import api, load  # noqa: F401
