@@ -160,6 +160,8 @@ class Opportunity(models.Model):
             models.Index(fields=["team", "outcome"]),
             models.Index(fields=["closed_at"]),
             models.Index(fields=["-created_at", "-id"]),
+            # The commonest list and board filters; keeps their COUNT(*) off a table scan.
+            models.Index(fields=["outcome", "use_case"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_positive"),

@@ -68,6 +68,17 @@ def opportunity_list(*, user) -> QuerySet[Opportunity]:
     )
 
 
+def opportunity_list_for_api(*, user) -> QuerySet[Opportunity]:
+    """The API prints the process as an id: one join fewer keeps PostgreSQL's planning time
+    (which grows steeply with each join) small on the page query."""
+    return _restrict(
+        Opportunity.objects.select_related(
+            "account", "stage", "owner", "account_executive", "team"
+        ),
+        user,
+    )
+
+
 def opportunity_get(*, user, pk) -> Opportunity | None:
     return opportunity_list(user=user).filter(pk=pk).first()
 

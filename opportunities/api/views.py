@@ -19,6 +19,18 @@ from opportunities.filters import (
 from stages.models import StageItem
 
 
+MOVE_FIELDS = (
+    "stage",
+    "stage_entered_at",
+    "version",
+    "engaged_at",
+    "outcome",
+    "closed_at",
+    "loss_reason",
+    "updated_at",
+)
+
+
 class AccountViewSet(viewsets.ModelViewSet):
     permission_classes = [HasRole]
     serializer_class = s.AccountSerializer
@@ -92,10 +104,16 @@ class OpportunityViewSet(viewsets.ModelViewSet):
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self):
-        return selectors.opportunity_list(user=self.request.user)
+        return selectors.opportunity_list_for_api(user=self.request.user)
+
+    def filter_queryset(self, queryset):
+        # The list filters apply to the list; a detail route ignores its query string.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     def _output(self, opportunity, code=status.HTTP_200_OK):
-        fresh = selectors.opportunity_list(user=self.request.user).get(pk=opportunity.pk)
+        fresh = self.get_queryset().get(pk=opportunity.pk)
         return Response(s.OpportunityOutputSerializer(fresh).data, status=code)
 
     def create(self, request, *args, **kwargs):
@@ -139,7 +157,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
         data = s.MoveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        opportunity = services.opportunity_move_to_stage(
+        moved = services.opportunity_move_to_stage(
             opportunity=opportunity,
             to_stage=values["stage"],
             actor=request.user,
@@ -149,7 +167,11 @@ class OpportunityViewSet(viewsets.ModelViewSet):
             qualified_out=values["qualified_out"],
             expected_version=values.get("expected_version"),
         )
-        return self._output(opportunity)
+        # A move changes only these fields; the relations loaded before it still hold, so the
+        # answer needs no second read of the joined row.
+        for field in MOVE_FIELDS:
+            setattr(opportunity, field, getattr(moved, field))
+        return Response(s.OpportunityOutputSerializer(opportunity).data)
 
     @extend_schema(responses=s.TransitionSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=[])
