@@ -27,6 +27,7 @@ migrate: install
 
 run: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_processes
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_catalog
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	@echo ""
 	@echo "  EPOS is starting on http://$(HOST):$(PORT)/"
@@ -52,6 +53,7 @@ stack: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py load_processes
+	$(BIN)/python manage.py load_catalog
 	trap 'kill 0' EXIT; \
 	$(BIN)/celery -A epos worker --loglevel=INFO --concurrency=2 & \
 	$(BIN)/celery -A epos beat --loglevel=INFO --schedule=/tmp/epos-celerybeat-schedule & \

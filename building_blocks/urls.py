@@ -1,3 +1,57 @@
+from django.urls import path
+
+from building_blocks import views
+
 app_name = "building_blocks"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("blocks/", views.block_list, name="block-list"),
+    path("blocks/new/", views.block_create, name="block-create"),
+    path("blocks/preview/", views.markdown_preview, name="markdown-preview"),
+    path("blocks/review/", views.review_queue, name="review-queue"),
+    path("blocks/<int:pk>/", views.block_detail, name="block-detail"),
+    path("blocks/<int:pk>/edit/", views.block_edit, name="block-edit"),
+    path("blocks/<int:pk>/file/", views.block_file, name="block-file"),
+    path("blocks/<int:pk>/history/", views.block_history, name="block-history"),
+    path(
+        "blocks/<int:pk>/versions/<int:number>/file/",
+        views.block_version_file,
+        name="block-version-file",
+    ),
+    path(
+        "blocks/<int:pk>/versions/<int:number>/restore/",
+        views.block_restore,
+        name="block-restore",
+    ),
+    path("blocks/<int:pk>/submit/", views.block_submit, name="block-submit"),
+    path("blocks/<int:pk>/approve/", views.block_approve, name="block-approve"),
+    path("blocks/<int:pk>/send-back/", views.block_send_back, name="block-send-back"),
+    path("blocks/<int:pk>/archive/", views.block_archive, name="block-archive"),
+    path("blocks/<int:pk>/unarchive/", views.block_unarchive, name="block-unarchive"),
+    path("blocks/<int:pk>/reviewed/", views.block_mark_reviewed, name="block-reviewed"),
+    path("blocks/<int:pk>/use/", views.block_use, name="block-use"),
+    path(
+        "blocks/opportunity/<int:opportunity_id>/",
+        views.opportunity_panel,
+        name="opportunity-panel",
+    ),
+    path(
+        "blocks/opportunity/<int:opportunity_id>/discovery/",
+        views.discovery_add,
+        name="discovery-add",
+    ),
+    path(
+        "blocks/opportunity/<int:opportunity_id>/discovery/<int:link_id>/",
+        views.discovery_update,
+        name="discovery-update",
+    ),
+    path(
+        "blocks/opportunity/<int:opportunity_id>/discovery/<int:link_id>/remove/",
+        views.discovery_remove,
+        name="discovery-remove",
+    ),
+    path("catalog/", views.catalog, name="catalog"),
+    path("training/", views.training_list, name="training"),
+    path("training/steps/<int:step_id>/done/", views.training_step_done, name="training-step"),
+    path("training/team/", views.training_team, name="training-team"),
+]

@@ -12,8 +12,8 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Anything the on-commit dispatch missed (broker down, worker died) is picked up here.
     "outbox-sweep": {"task": "integrations.tasks.outbox_sweep", "schedule": 60.0},
-    "stale-deal-flags": {
-        "task": "opportunities.tasks.flag_stale_opportunities",
-        "schedule": crontab(minute=15, hour=6),
+    "blocks-review-due": {
+        "task": "building_blocks.tasks.review_due_reminders",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }

@@ -1,11 +1,17 @@
+"""seed_demo lives in the project package because it fills every app: opportunities first,
+then the building-block library that refers to those deals."""
+
 import io
 import logging
+import random
 import time
 from contextlib import contextmanager
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from building_blocks import demo as blocks_demo
+from integrations.outbox import outbox_quiet
 from opportunities.demo import DEFAULT_SEED, DemoDataError, database_is_empty, demo_seed
 
 
@@ -54,6 +60,8 @@ class Command(BaseCommand):
         try:
             with _quiet_eager_tasks():
                 summary = demo_seed(seed=seed)
+                with outbox_quiet():
+                    blocks_summary = blocks_demo.seed(rng=random.Random(seed), stdout=None)
         except DemoDataError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.monotonic() - started
@@ -75,3 +83,11 @@ class Command(BaseCommand):
                 ]
             )
         )
+        if blocks_summary:
+            self.stdout.write(
+                f"  building blocks: {blocks_summary['blocks']} "
+                f"({blocks_summary['published']} published, {blocks_summary['usages']} uses), "
+                f"catalog links: {blocks_summary['catalog_links']}, "
+                f"discovery links: {blocks_summary['discovery_links']}, "
+                f"training paths: {blocks_summary['training_paths']}"
+            )

@@ -1,0 +1,118 @@
+"""Template helpers of the building-block pages and of the opportunity-page panel.
+
+{% load blocks %}
+{% recommended_blocks opportunity %}   one query
+{% discovery_panel opportunity %}      two queries
+"""
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from building_blocks import permissions, selectors
+from building_blocks.models import BuildingBlock, DiscoveryLink
+from opportunities.permissions import can_edit_opportunity
+
+register = template.Library()
+
+_MARKDOWN_EXTENSIONS = ["extra", "sane_lists"]
+
+
+@register.filter(name="markdown")
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with everything unsafe removed (curators write it, SAs read it)."""
+    if not text:
+        return ""
+    html = markdown_lib.markdown(text, extensions=_MARKDOWN_EXTENSIONS)
+    return mark_safe(nh3.clean(html, link_rel="noopener noreferrer"))  # noqa: S308 - sanitised
+
+
+@register.filter
+def review_state(block: BuildingBlock) -> str:
+    """ "overdue", "soon" (within 30 days) or "" for a published block's review date."""
+    if block.status != BuildingBlock.Status.PUBLISHED or block.review_due is None:
+        return ""
+    days = (block.review_due - timezone.localdate()).days
+    if days < 0:
+        return "overdue"
+    return "soon" if days <= 30 else ""
+
+
+# The registry that turns log codes into timeline text.
+EVENT_LABELS = {
+    "block.created": "Created",
+    "block.edited": "Edited",
+    "block.restored": "Restored an older version",
+    "block.submitted": "Submitted for review",
+    "block.published": "Approved and published",
+    "block.sent_back": "Sent back to the author",
+    "block.archived": "Archived",
+    "block.unarchived": "Brought back as a draft",
+    "block.reviewed": "Confirmed still accurate",
+    "block.used": "Used in a deal",
+}
+
+
+@register.filter
+def event_label(code: str) -> str:
+    return EVENT_LABELS.get(code, code)
+
+
+@register.filter
+def percent(value) -> str:
+    return "–" if value is None else f"{value * 100:.0f} %"
+
+
+@register.filter
+def days(value) -> str:
+    return "–" if value is None else f"{value:.1f} d"
+
+
+@register.filter
+def signed_days(value) -> str:
+    return "" if value is None else f"{value:+.1f} d"
+
+
+@register.filter
+def signed_points(value) -> str:
+    return "" if value is None else f"{value * 100:+.0f} pts"
+
+
+@register.simple_tag
+def user_can_curate(user) -> bool:
+    return user is not None and permissions.can_curate(user)
+
+
+def _panel_context(context, opportunity) -> dict:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    next_url = ""
+    if request is not None:
+        htmx = getattr(request, "htmx", None)
+        # After an htmx refresh the request is the action's URL; the page is the one in the bar.
+        next_url = (htmx.current_url_abs_path if htmx else None) or request.get_full_path()
+    return {
+        "opportunity": opportunity,
+        "request": request,
+        "user": user,
+        "can_edit": user is not None and can_edit_opportunity(user, opportunity),
+        "next_url": next_url,
+    }
+
+
+@register.inclusion_tag("building_blocks/partials/_recommended.html", takes_context=True)
+def recommended_blocks(context, opportunity, limit=5):
+    data = _panel_context(context, opportunity)
+    data["recommendations"] = selectors.recommended_blocks(opportunity=opportunity, limit=limit)
+    data["can_curate"] = data["user"] is not None and permissions.can_curate(data["user"])
+    return data
+
+
+@register.inclusion_tag("building_blocks/partials/_discovery.html", takes_context=True)
+def discovery_panel(context, opportunity):
+    data = _panel_context(context, opportunity)
+    data["discovery"] = selectors.discovery_panel(opportunity=opportunity)
+    data["priorities"] = DiscoveryLink.Priority.choices
+    return data
