@@ -29,6 +29,7 @@ run: migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_processes
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_catalog
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py snapshot_metrics --backfill 90
 	@echo ""
 	@echo "  EPOS is starting on http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password epos-demo): sa1..sa9, manager1..manager3, curator1, admin"

@@ -12,6 +12,10 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Anything the on-commit dispatch missed (broker down, worker died) is picked up here.
     "outbox-sweep": {"task": "integrations.tasks.outbox_sweep", "schedule": 60.0},
+    "metric-snapshot-daily": {
+        "task": "metrics.tasks.snapshot_daily",
+        "schedule": crontab(minute=5, hour=0),
+    },
     "blocks-review-due": {
         "task": "building_blocks.tasks.review_due_reminders",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

@@ -153,6 +153,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# Dashboard figures are cached under a key that moves with every transition, ESAT answer and
+# new deal; other edits (amounts, owners) show after at most this many seconds.
+METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 300)
+
 # Email: printed to the console unless an SMTP host is configured.
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_BACKEND = env_str(

@@ -1,3 +1,15 @@
+from django.urls import path
+
+from metrics import views
+
 app_name = "metrics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("dashboards/", views.dashboard, name="dashboard"),
+    path("dashboards/opportunities/", views.drilldown, name="drilldown"),
+    path("dashboards/quotas/", views.quotas, name="quotas"),
+    path("pilots/", views.pilot_list, name="pilot-list"),
+    path("pilots/new/", views.pilot_create, name="pilot-create"),
+    path("pilots/<int:pk>/", views.pilot_detail, name="pilot-detail"),
+    path("pilots/<int:pk>/roll-out/", views.pilot_roll_out, name="pilot-roll-out"),
+]

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from metrics.models import Pilot, Quota
+from metrics.selectors import Period
+from opportunities.models import Account, Opportunity
+from stages.models import Process
+
+PERIODS = (
+    ("90d", "Last 90 days"),
+    ("180d", "Last 180 days"),
+    ("365d", "Last 12 months"),
+    ("ytd", "This year"),
+    ("all", "All time"),
+    ("custom", "Custom dates"),
+)
+DEFAULT_PERIOD = "365d"
+PERIOD_DAYS = {"90d": 90, "180d": 180, "365d": 365}
+
+
+class DashboardForm(forms.Form):
+    """The dashboard's filters. Choices are handed in (one query each, reused for rendering)."""
+
+    process = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    period = forms.ChoiceField(choices=PERIODS, required=False)
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    use_case = forms.ChoiceField(
+        choices=[("", "All use cases"), *Opportunity.UseCase.choices], required=False
+    )
+    segment = forms.ChoiceField(
+        choices=[("", "All segments"), *Account.Segment.choices], required=False
+    )
+
+    def __init__(self, data, *, processes: list, teams: list, default_process: int | None):
+        data = data.copy() if data is not None else {}
+        if not data.get("process") and default_process is not None:
+            data["process"] = str(default_process)
+        if not data.get("period"):
+            data["period"] = DEFAULT_PERIOD
+        super().__init__(data)
+        self.fields["process"].choices = [
+            (
+                process.pk,
+                f"{process.name} v{process.version}"
+                + (" (retired)" if process.status == Process.Status.RETIRED else ""),
+            )
+            for process in processes
+        ]
+        self.fields["team"].choices = [("", "All teams")] + [(t.pk, t.name) for t in teams]
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["period"] = cleaned.get("period") or DEFAULT_PERIOD
+        if cleaned["period"] == "custom":
+            start, end = cleaned.get("start"), cleaned.get("end")
+            if start and end and end < start:
+                self.add_error("end", "The period ends before it starts.")
+        return cleaned
+
+    def period_bounds(self, today: date) -> Period:
+        data = self.cleaned_data
+        choice = data.get("period") or DEFAULT_PERIOD
+        if choice in PERIOD_DAYS:
+            return Period.of_dates(today - timedelta(days=PERIOD_DAYS[choice] - 1), today)
+        if choice == "ytd":
+            return Period.of_dates(date(today.year, 1, 1), today)
+        if choice == "custom":
+            return Period.of_dates(data.get("start"), data.get("end"))
+        return Period()
+
+    def metric_params(self, today: date) -> dict:
+        """What `metrics.selectors.metric_scope` reads (the MetricsFilter's names)."""
+        data = self.cleaned_data
+        period = self.period_bounds(today)
+        params = {
+            "process": data.get("process"),
+            "team": data.get("team"),
+            "use_case": data.get("use_case"),
+            "segment": data.get("segment"),
+            "closed_after": period.start.isoformat() if period.start else None,
+            "closed_before": period.end.isoformat() if period.end else None,
+        }
+        return {key: value for key, value in params.items() if value not in (None, "")}
+
+    def query(self) -> dict:
+        """The filters as query parameters, for the links from the page (drill-down, CSV)."""
+        data = self.cleaned_data
+        params = {
+            "process": data.get("process"),
+            "period": data.get("period") or DEFAULT_PERIOD,
+            "team": data.get("team"),
+            "use_case": data.get("use_case"),
+            "segment": data.get("segment"),
+        }
+        if params["period"] == "custom":
+            params["start"] = data.get("start")
+            params["end"] = data.get("end")
+        return {key: str(value) for key, value in params.items() if value not in (None, "")}
+
+
+class PilotForm(forms.ModelForm):
+    members = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The SAs who run their new deals on the pilot process.",
+    )
+
+    class Meta:
+        model = Pilot
+        fields = [
+            "name",
+            "hypothesis",
+            "process",
+            "baseline_process",
+            "members",
+            "starts_on",
+            "ends_on",
+            "target_metric",
+            "target_value",
+        ]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "hypothesis": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"process": "Pilot process (new version)", "baseline_process": "Baseline process"}
+
+    def __init__(self, *args, members_queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = members_queryset
+        self.fields["members"].label_from_instance = lambda user: (
+            user.get_full_name() or user.username
+        )
+        processes = Process.objects.exclude(status=Process.Status.RETIRED).order_by(
+            "name", "-version"
+        )
+        self.fields["process"].queryset = processes
+        self.fields["baseline_process"].queryset = Process.objects.order_by("name", "-version")
+
+
+class QuotaForm(forms.ModelForm):
+    class Meta:
+        model = Quota
+        fields = ["user", "kind", "period_start", "period_end", "target"]
+        widgets = {
+            "period_start": forms.DateInput(attrs={"type": "date"}),
+            "period_end": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, users_queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users_queryset
+        self.fields["user"].label = "Person"
+        self.fields["user"].label_from_instance = lambda user: user.get_full_name() or user.username

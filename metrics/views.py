@@ -1,0 +1,333 @@
+"""Dashboards, the drill-down list behind their bars, quotas and pilots (HTML)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from epos.lib.errors import DomainError
+from epos.lib.roles import ADMIN, SA, has_role
+from metrics import dashboard as dashboards
+from metrics import permissions, selectors, services, statistics
+from metrics.forms import DashboardForm, PilotForm, QuotaForm
+from opportunities import permissions as opportunity_permissions
+from stages.models import Stage
+
+DRILLDOWN_PAGE_SIZE = 100
+DRILLDOWN_EXPORT_LIMIT = 50_000
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied("Your role does not give access to this page.")
+
+
+def _csv_response(content: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="epos-{name}-{stamp}.csv"'
+    return response
+
+
+def _dashboard_form(request) -> DashboardForm:
+    processes = list(selectors.dashboard_processes())
+    teams = list(selectors.dashboard_teams(request.user))
+    default = None
+    if not request.GET.get("process"):
+        busiest = selectors.busiest_process(user=request.user)
+        default = busiest.pk if busiest else None
+    return DashboardForm(request.GET, processes=processes, teams=teams, default_process=default)
+
+
+@require_safe
+@login_required
+def dashboard(request):
+    """The manager dashboard; `?export=<table>` downloads one of its tables as CSV."""
+    _require(permissions.can_view_dashboards(request.user))
+    form = _dashboard_form(request)
+    context = {
+        "form": form,
+        "board": None,
+        "current": "dashboard",
+        "can_view_pilots": permissions.can_view_pilots(request.user),
+    }
+    if form.is_valid():
+        today = timezone.localdate()
+        try:
+            scope = selectors.metric_scope(user=request.user, params=form.metric_params(today))
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            board = dashboards.build(scope=scope, filters=form.query(), today=today)
+            export = request.GET.get("export")
+            if export:
+                table = board.tables.get(export)
+                if table is None:
+                    raise Http404("No such table on the dashboard.")
+                return _csv_response(table.csv(), export.replace("_", "-"))
+            context.update(
+                board=board,
+                filters=form.query(),
+                charts=[chart.spec() for chart in board.charts.values() if chart.labels],
+                export_url=f"{reverse('metrics:dashboard')}?{urlencode(form.query())}",
+                group_tables=[f"by_{name}" for name in dashboards.GROUP_TABLES],
+            )
+    status = 200 if context["board"] is not None else 400
+    return render(request, "metrics/dashboard.html", context, status=status)
+
+
+DRILL_COLUMNS = (
+    ("id", "ID"),
+    ("name", "Opportunity"),
+    ("account", "Account"),
+    ("owner", "Owner"),
+    ("team", "Team"),
+    ("stage", "Stage"),
+    ("outcome", "Outcome"),
+    ("amount", "Amount"),
+    ("currency", "Currency"),
+    ("engaged_at", "Engaged"),
+    ("closed_at", "Closed"),
+    ("cycle_days", "Days engaged to close"),
+)
+
+
+def _drill_row(opportunity) -> list:
+    text = dashboards.csv_text
+    return [
+        opportunity.pk,
+        text(opportunity.name),
+        text(opportunity.account.name if opportunity.account else ""),
+        text(
+            (opportunity.owner.get_full_name() or opportunity.owner.username)
+            if opportunity.owner
+            else ""
+        ),
+        text(opportunity.team.name if opportunity.team else ""),
+        text(opportunity.stage.name),
+        opportunity.get_outcome_display(),
+        opportunity.amount,
+        opportunity.currency,
+        opportunity.engaged_at.isoformat() if opportunity.engaged_at else "",
+        opportunity.closed_at.isoformat() if opportunity.closed_at else "",
+        "" if opportunity.cycle_days is None else f"{opportunity.cycle_days:.2f}",
+    ]
+
+
+@require_safe
+@login_required
+def drilldown(request):
+    """The opportunities behind one bar or figure of the dashboard, under the same filters."""
+    _require(permissions.can_view_dashboards(request.user))
+    form = _dashboard_form(request)
+    if not form.is_valid():
+        return render(request, "metrics/drilldown.html", {"form": form}, status=400)
+    today = timezone.localdate()
+    drill = request.GET.get("drill", "")
+    try:
+        scope = selectors.metric_scope(user=request.user, params=form.metric_params(today))
+        stage = None
+        if request.GET.get("stage"):
+            stage = Stage.objects.filter(pk=request.GET["stage"]).first()
+            if stage is None or (scope.process and stage.process_id != scope.process.pk):
+                raise Http404("No such stage in this process.")
+        opportunities = selectors.drilldown_rows(
+            selectors.drilldown(
+                scope=scope,
+                drill=drill,
+                stage=stage,
+                group_by=request.GET.get("group_by") or None,
+                key=request.GET.get("key"),
+            )
+        )
+    except (DomainError, ValueError) as error:
+        message = getattr(error, "message", str(error))
+        return render(
+            request, "metrics/drilldown.html", {"form": form, "error": message}, status=400
+        )
+    if request.GET.get("export") == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow([title for _, title in DRILL_COLUMNS])
+        for opportunity in opportunities[:DRILLDOWN_EXPORT_LIMIT]:
+            writer.writerow(_drill_row(opportunity))
+        return _csv_response(buffer.getvalue(), f"deals-{drill.replace('_', '-')}")
+    page = Paginator(opportunities, DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    back = request.GET.copy()
+    for name in ("drill", "stage", "group_by", "key", "page", "export"):
+        back.pop(name, None)
+    return render(
+        request,
+        "metrics/drilldown.html",
+        {
+            "form": form,
+            "page": page,
+            "title": selectors.DRILLS[drill],
+            "stage": stage,
+            "group_label": selectors.group_label(
+                request.GET.get("group_by"), request.GET.get("key")
+            ),
+            "scope": scope,
+            "query": query.urlencode(),
+            "back_url": f"{reverse('metrics:dashboard')}?{back.urlencode()}",
+        },
+    )
+
+
+# --- quotas -----------------------------------------------------------------------------------
+
+
+def _quota_people(user):
+    users = get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name")
+    if has_role(user, ADMIN):
+        return users
+    managed = list(opportunity_permissions.managed_team_ids(user))
+    return users.filter(teams__in=managed).distinct()
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def quotas(request):
+    """Quotas the user may see, and a form to set one (managers for their teams, admins)."""
+    _require(permissions.can_view_dashboards(request.user))
+    can_manage = permissions.can_manage_quotas(request.user)
+    form = QuotaForm(request.POST or None, users_queryset=_quota_people(request.user))
+    if request.method == "POST":
+        _require(can_manage)
+        if form.is_valid():
+            try:
+                quota = services.quota_set(actor=request.user, **form.cleaned_data)
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"Quota saved: {quota}.")
+                return redirect("metrics:quotas")
+    today = timezone.localdate()
+    return render(
+        request,
+        "metrics/quotas.html",
+        {
+            "form": form if can_manage else None,
+            "rows": selectors.quota_attainment(user=request.user, on=today),
+            "today": today,
+            "current": "quotas",
+            "can_view_pilots": permissions.can_view_pilots(request.user),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- pilots -----------------------------------------------------------------------------------
+
+
+def _pilot_members(user):
+    """SAs a pilot may enlist: everyone for admins, the members of a manager's teams."""
+    users = get_user_model().objects.filter(is_active=True, groups__name=SA)
+    if not has_role(user, ADMIN):
+        managed = list(opportunity_permissions.managed_team_ids(user))
+        users = users.filter(teams__in=managed)
+    return users.distinct().order_by("last_name", "first_name")
+
+
+@require_safe
+@login_required
+def pilot_list(request):
+    _require(permissions.can_view_pilots(request.user))
+    today = timezone.localdate()
+    pilots = [(pilot, pilot.status_on(today)) for pilot in selectors.pilot_list()]
+    return render(
+        request,
+        "metrics/pilot_list.html",
+        {"pilots": pilots, "can_manage": permissions.can_manage_pilots(request.user)},
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def pilot_create(request):
+    _require(permissions.can_manage_pilots(request.user))
+    form = PilotForm(request.POST or None, members_queryset=_pilot_members(request.user))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            pilot = services.pilot_create(actor=request.user, **data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Pilot “{pilot.name}” created.")
+            return redirect("metrics:pilot-detail", pk=pilot.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "metrics/pilot_form.html", {"form": form}, status=status)
+
+
+@require_safe
+@login_required
+def pilot_detail(request, pk):
+    _require(permissions.can_view_pilots(request.user))
+    pilot = selectors.pilot_get(pk)
+    if pilot is None:
+        raise Http404("No such pilot.")
+    comparison = statistics.compare(pilot, selectors.pilot_arms(pilot))
+    chart = {
+        "id": "chart-pilot_mttc",
+        "type": "bar",
+        "labels": ["Pilot arm", "Control arm"],
+        "datasets": [
+            {
+                "label": "MTTC mean (days)",
+                "data": [arm.mttc_mean for arm in comparison.arms.values()],
+            },
+            {
+                "label": "MTTC median (days)",
+                "data": [arm.mttc_median for arm in comparison.arms.values()],
+            },
+        ],
+        "horizontal": False,
+        "yTitle": "days",
+        "percent": False,
+    }
+    return render(
+        request,
+        "metrics/pilot_detail.html",
+        {
+            "pilot": pilot,
+            "status": pilot.status_on(timezone.localdate()),
+            "comparison": comparison,
+            "arms": comparison.arms,
+            "charts": [chart],
+            "can_roll_out": permissions.can_roll_out(request.user) and not pilot.rolled_out_at,
+        },
+    )
+
+
+@require_POST
+@login_required
+def pilot_roll_out(request, pk):
+    _require(permissions.can_roll_out(request.user))
+    pilot = selectors.pilot_get(pk)
+    if pilot is None:
+        raise Http404("No such pilot.")
+    try:
+        pilot = services.pilot_roll_out(pilot=pilot, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"{pilot.process} is now the active version; {pilot.baseline_process} is retired.",
+        )
+    return redirect("metrics:pilot-detail", pk=pk)
