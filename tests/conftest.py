@@ -146,7 +146,6 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-
 @pytest.fixture(autouse=True)
 def _tasks_in_process(settings):
     # CI exports a real broker; ordinary tests still run tasks in-process so no message is left

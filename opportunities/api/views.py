@@ -18,7 +18,6 @@ from opportunities.filters import (
 )
 from stages.models import StageItem
 
-
 MOVE_FIELDS = (
     "stage",
     "stage_entered_at",

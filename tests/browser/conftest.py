@@ -37,8 +37,12 @@ def _playwright():
 
 @pytest.fixture(scope="session")
 def browser(_playwright):
-    require_service("Chromium", shutil.which(CHROMIUM) is not None or Path(CHROMIUM).exists(), CHROMIUM)
-    browser = _playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    require_service(
+        "Chromium", shutil.which(CHROMIUM) is not None or Path(CHROMIUM).exists(), CHROMIUM
+    )
+    browser = _playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
     yield browser
     browser.close()
 
@@ -59,7 +63,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def login(page, username: str, password: str = "pw-for-tests") -> None:
+def login(page, username: str, password: str = "pw-for-tests") -> None:  # noqa: S107
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
