@@ -1,7 +1,15 @@
 from django import forms
 
-from building_blocks.models import BuildingBlock, Tag, TechnicalNeed
+from building_blocks.models import (
+    BuildingBlock,
+    BusinessChallenge,
+    ChallengeNeedLink,
+    Tag,
+    TechnicalNeed,
+    TrainingPath,
+)
 from building_blocks.uploads import ALLOWED_LABEL, MAX_UPLOAD_BYTES, check_upload
+from epos.lib.roles import ROLE_LABELS
 from opportunities.models import Account, Opportunity
 from stages.models import Process, Stage
 
@@ -212,3 +220,137 @@ class SendBackForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Tell the author what to change.",
     )
+
+
+# --- the curators' editors: discovery catalog and training paths --------------------------------
+
+SLUG_HELP = "Used in links and imports. Left blank, it is made from the title."
+
+
+class _ServiceForm(forms.Form):
+    """A form whose cleaned data are the keyword arguments of a service."""
+
+    def service_arguments(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ChallengeForm(_ServiceForm):
+    title = forms.CharField(max_length=200)
+    slug = forms.SlugField(max_length=80, required=False, help_text=SLUG_HELP)
+    use_case = forms.ChoiceField(choices=Opportunity.UseCase.choices)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    keywords = forms.CharField(
+        required=False,
+        max_length=300,
+        help_text="Comma-separated words that, found in an account's business context, put "
+        "this challenge first in a deal's discovery.",
+    )
+
+    @staticmethod
+    def initial_for(challenge: BusinessChallenge) -> dict:
+        fields = ("title", "slug", "use_case", "description", "keywords")
+        return {name: getattr(challenge, name) for name in fields}
+
+
+class NeedForm(_ServiceForm):
+    title = forms.CharField(max_length=200)
+    slug = forms.SlugField(max_length=80, required=False, help_text=SLUG_HELP)
+    use_case = forms.ChoiceField(choices=Opportunity.UseCase.choices)
+    area = forms.CharField(
+        required=False,
+        max_length=120,
+        help_text="The customer's process or service the need belongs to.",
+    )
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    @staticmethod
+    def initial_for(need: TechnicalNeed) -> dict:
+        return {
+            name: getattr(need, name)
+            for name in ("title", "slug", "use_case", "area", "description")
+        }
+
+
+class _CatalogChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.title} ({obj.get_use_case_display()})"
+
+
+class CatalogLinkForm(_ServiceForm):
+    challenge = _CatalogChoiceField(
+        queryset=BusinessChallenge.objects.order_by("use_case", "position", "title"),
+        label="Business challenge",
+    )
+    need = _CatalogChoiceField(
+        queryset=TechnicalNeed.objects.order_by("use_case", "position", "title"),
+        label="Technical need it implies",
+    )
+    use_case = forms.ChoiceField(
+        required=False,
+        choices=[("", "Same as the challenge"), *Opportunity.UseCase.choices],
+        help_text="The catalog tab the link shows under.",
+    )
+    narrative = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Why the challenge implies this need",
+    )
+    kpis = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="KPIs",
+        help_text="How the customer would measure progress: one KPI per line.",
+    )
+
+    @staticmethod
+    def initial_for(link: ChallengeNeedLink) -> dict:
+        return {
+            "challenge": link.challenge_id,
+            "need": link.need_id,
+            # Shown as "Same as the challenge" while it is.
+            "use_case": "" if link.use_case == link.challenge.use_case else link.use_case,
+            "narrative": link.narrative,
+            "kpis": link.kpis,
+        }
+
+
+class TrainingPathForm(_ServiceForm):
+    name = forms.CharField(max_length=160)
+    slug = forms.SlugField(max_length=80, required=False, help_text=SLUG_HELP)
+    role = forms.ChoiceField(
+        choices=list(ROLE_LABELS.items()), help_text="Who works through this path."
+    )
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    @staticmethod
+    def initial_for(path: TrainingPath) -> dict:
+        return {name: getattr(path, name) for name in ("name", "slug", "role", "description")}
+
+
+class _BlockChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.title} · {obj.get_kind_display()}"
+
+
+class TrainingStepAddForm(_ServiceForm):
+    block = _BlockChoiceField(
+        queryset=BuildingBlock.objects.none(),
+        label="Building block",
+        empty_label="Pick a published block…",
+        error_messages={
+            "invalid_choice": "Pick a published block that is not a step of this path yet."
+        },
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=300,
+        help_text="Optional: what to look at or do with this block.",
+    )
+
+    def __init__(self, *args, blocks=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if blocks is not None:
+            self.fields["block"].queryset = blocks
+
+
+class TrainingStepNoteForm(_ServiceForm):
+    note = forms.CharField(required=False, max_length=300)

@@ -18,6 +18,7 @@ from django.db.models import (
     FloatField,
     Func,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -41,12 +42,14 @@ from building_blocks.models import (
     BlockUsage,
     BlockVersion,
     BuildingBlock,
+    BusinessChallenge,
     ChallengeNeedLink,
     DiscoveryLink,
     Tag,
     TechnicalNeed,
     TrainingCompletion,
     TrainingPath,
+    TrainingStep,
 )
 from epos.lib.roles import user_roles
 from opportunities.models import Opportunity, StageTransition
@@ -803,3 +806,118 @@ def team_training(*, user) -> tuple[list[TrainingPath], list[MemberProgress]]:
             )
         )
     return paths, members
+
+
+# --- the curators' editors ----------------------------------------------------------------------
+
+
+def _count_of(rows: QuerySet, group: str, counted: str = "pk", distinct: bool = False) -> Coalesce:
+    """A correlated COUNT (no join fan-out when several counts sit on one row)."""
+    counts = (
+        rows.order_by().values(group).annotate(n=Count(counted, distinct=distinct)).values("n")[:1]
+    )
+    return Coalesce(Subquery(counts), 0)
+
+
+def _deals_recording(**pair) -> Coalesce:
+    links = DiscoveryLink.objects.filter(**pair)
+    return _count_of(links, next(iter(pair)), "opportunity_id", distinct=True)
+
+
+def catalog_challenges_for_editing(*, use_case: str) -> QuerySet[BusinessChallenge]:
+    """The challenges of a use case with their links (and the need of each), and how many deals
+    recorded each challenge and each link: two queries."""
+    links = (
+        ChallengeNeedLink.objects.select_related("need")
+        .annotate(
+            deal_count=_deals_recording(
+                challenge_id=OuterRef("challenge_id"), need_id=OuterRef("need_id")
+            )
+        )
+        .order_by("position", "pk")
+    )
+    return (
+        BusinessChallenge.objects.filter(use_case=use_case)
+        .annotate(deal_count=_deals_recording(challenge_id=OuterRef("pk")))
+        .prefetch_related(Prefetch("need_links", queryset=links))
+        .order_by("position", "title", "pk")
+    )
+
+
+def _needs_with_counts() -> QuerySet[TechnicalNeed]:
+    return TechnicalNeed.objects.annotate(
+        link_count=_count_of(ChallengeNeedLink.objects.filter(need_id=OuterRef("pk")), "need_id"),
+        block_count=_count_of(
+            BuildingBlock.needs.through.objects.filter(technicalneed_id=OuterRef("pk")),
+            "technicalneed_id",
+        ),
+        deal_count=_deals_recording(need_id=OuterRef("pk")),
+    )
+
+
+def catalog_needs_for_editing(*, use_case: str) -> QuerySet[TechnicalNeed]:
+    """The needs of a use case with their link, block and deal counts: one query."""
+    return _needs_with_counts().filter(use_case=use_case).order_by("position", "title", "pk")
+
+
+def catalog_challenge_get(*, pk) -> BusinessChallenge | None:
+    return (
+        BusinessChallenge.objects.annotate(
+            deal_count=_deals_recording(challenge_id=OuterRef("pk")),
+            link_count=_count_of(
+                ChallengeNeedLink.objects.filter(challenge_id=OuterRef("pk")), "challenge_id"
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def catalog_need_get(*, pk) -> TechnicalNeed | None:
+    return _needs_with_counts().filter(pk=pk).first()
+
+
+def catalog_link_get(*, pk) -> ChallengeNeedLink | None:
+    return (
+        ChallengeNeedLink.objects.select_related("challenge", "need")
+        .annotate(
+            deal_count=_deals_recording(
+                challenge_id=OuterRef("challenge_id"), need_id=OuterRef("need_id")
+            )
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def blocks_filed_under(*, need: TechnicalNeed, limit: int = 10) -> list[BuildingBlock]:
+    return list(need.blocks.only("pk", "title", "status").order_by("title", "pk")[:limit])
+
+
+def training_path_for_editing(*, pk) -> TrainingPath | None:
+    """A path with its steps in order, each with its block and how many people completed it."""
+    steps = (
+        TrainingStep.objects.select_related("block")
+        .only("pk", "path_id", "position", "note", "block__id", "block__title", "block__status")
+        .annotate(
+            completion_count=_count_of(
+                TrainingCompletion.objects.filter(step_id=OuterRef("pk")), "step_id"
+            )
+        )
+        .order_by("position", "pk")
+    )
+    return (
+        TrainingPath.objects.prefetch_related(Prefetch("steps", queryset=steps))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def training_step_block_choices(*, path: TrainingPath) -> QuerySet[BuildingBlock]:
+    """Published blocks that are not a step of the path yet, by title."""
+    return (
+        BuildingBlock.objects.filter(status=Status.PUBLISHED)
+        .exclude(pk__in=TrainingStep.objects.filter(path_id=path.pk).values("block_id"))
+        .only("pk", "title", "kind")
+        .order_by("title", "pk")
+    )

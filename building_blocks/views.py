@@ -575,6 +575,7 @@ def catalog(request):
             "use_case": use_case,
             "challenges": challenges.items(),
             "link_count": len(links),
+            "can_curate": permissions.can_curate(request.user),
         },
     )
 
@@ -591,6 +592,7 @@ def training_list(request):
         {
             "paths": selectors.training_paths_for(user=request.user),
             "can_see_team": permissions.can_see_team_training(request.user),
+            "can_curate": permissions.can_curate(request.user),
         },
     )
 

@@ -52,6 +52,22 @@ EVENT_LABELS = {
     "block.unarchived": "Brought back as a draft",
     "block.reviewed": "Confirmed still accurate",
     "block.used": "Used in a deal",
+    # The curators' editors (building_blocks/services_curation.py).
+    "catalog.challenge_created": "Added a business challenge to the catalog",
+    "catalog.challenge_edited": "Edited a business challenge",
+    "catalog.challenge_deleted": "Deleted a business challenge",
+    "catalog.need_created": "Added a technical need to the catalog",
+    "catalog.need_edited": "Edited a technical need",
+    "catalog.need_deleted": "Deleted a technical need",
+    "catalog.link_created": "Linked a challenge to a need",
+    "catalog.link_edited": "Edited a challenge → need link",
+    "catalog.link_deleted": "Removed a challenge → need link",
+    "training.path_created": "Created a training path",
+    "training.path_edited": "Edited a training path",
+    "training.step_added": "Added to a training path",
+    "training.step_edited": "Edited a training step's note",
+    "training.step_moved": "Moved a training step",
+    "training.step_removed": "Removed from a training path",
 }
 
 
