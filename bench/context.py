@@ -18,6 +18,7 @@ from bench.server import GunicornServer
 from integrations.models import ApiKey, OutboxMessage
 from integrations.services import api_key_create
 from opportunities.models import ChecklistCompletion, Opportunity, StageTransition
+from opportunities.services import transitions_relink
 from stages.models import StageItem
 
 API_KEY_NAME = "bench"
@@ -190,6 +191,8 @@ class BenchContext:
             outbox = cursor.rowcount
         deals = [Opportunity(pk=pk, **values) for pk, values in self._snapshots.items()]
         Opportunity.objects.bulk_update(deals, list(SNAPSHOT_FIELDS), batch_size=1000)
+        # The moves ended the visits their deals were in; those visits last again.
+        transitions_relink(opportunity_ids=list(self._snapshots))
         return (
             f"restored {len(deals)} moved deals, removed {transitions} transitions and "
             f"{outbox} outbox messages written by the run"

@@ -558,12 +558,24 @@ OPPORTUNITY_COLUMNS = (
 )  # fmt: skip
 TRANSITION_COLUMNS = (
     "id", "opportunity_id", "from_stage_id", "to_stage_id", "moved_at", "moved_by_id", "note",
-    "override_reason", "unmet_items",
+    "override_reason", "unmet_items", "left_at", "passed_at",
 )  # fmt: skip
 COMPLETION_COLUMNS = (
     "opportunity_id", "item_id", "done", "done_at", "done_by_id", "evidence_url", "note",
 )  # fmt: skip
 NULL = r"\N"
+
+
+def _passed_at(path: list, stamps: list[str], index: int) -> str:
+    """StageTransition.passed_at of the index-th entry: the first later entry into an open or
+    won stage placed past it, for an open stage."""
+    here = path[index]
+    if here.kind != Stage.Kind.OPEN:
+        return NULL
+    for stage, stamp in zip(path[index + 1 :], stamps[index + 1 :], strict=True):
+        if stage.kind in (Stage.Kind.OPEN, Stage.Kind.WON) and stage.position > here.position:
+            return stamp
+    return NULL
 
 
 def _copy_opportunities(
@@ -626,10 +638,12 @@ def _copy_opportunities(
             )  # fmt: skip
             opportunities.write("\t".join(map(str, values)) + "\n")
             previous = NULL
-            for stage, stamp in zip(path, stamps, strict=True):
+            ends = [*stamps[1:], NULL]  # each visit lasts until the next transition
+            for index, (stage, stamp, left_at) in enumerate(zip(path, stamps, ends, strict=True)):
+                passed_at = _passed_at(path, stamps, index)
                 transitions.write(
                     f"{transition_id}\t{opportunity_id}\t{previous}\t{stage.pk}\t{stamp}\t"
-                    f"{owner}\t\t\t[]\n"
+                    f"{owner}\t\t\t[]\t{left_at}\t{passed_at}\n"
                 )
                 transition_id += 1
                 previous = stage.pk

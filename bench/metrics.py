@@ -30,9 +30,9 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, reset_queries
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from bench.context import BenchContext
@@ -129,6 +129,7 @@ def _run_variants(ctx: BenchContext, url: str, extra: dict, *, repeat: int, rows
                 )
                 if state == "cold":
                     cache_bump()
+                reset_queries()  # a full query log (9,000) would make captures count none
                 with CaptureQueriesContext(connection) as captured:
                     response = _get(client, url, params)
                 results[f"{who}, {period_name}, {state}"] = latency_summary(walls, cpus) | {
@@ -255,16 +256,24 @@ def dashboard_html(ctx: BenchContext) -> dict:
                 params = {"process": ctx.process.pk, **period}
                 for _ in range(WARM_UP):
                     _get(client, "/dashboards/", params)
-                for state in ("cold", "warm"):
-                    walls, cpus, _ = _timed(
-                        lambda c=client, p=params: _get(c, "/dashboards/", p),
-                        repeat=DASHBOARD_REPEAT if state == "warm" else COLD_REPEAT,
-                        cold=state == "cold",
-                    )
-                    if state == "cold":
-                        cache_bump()
-                    with CaptureQueriesContext(connection) as captured:
-                        html = _get(client, "/dashboards/", params).content
+                for state in ("cold", "after a change", "warm"):
+                    # cold: computed before answering (a first view of these filters, or
+                    # METRICS_SERVE_STALE=0); after a change: the last figures served at once
+                    # while a refresh is queued (no worker consumes it here).
+                    with override_settings(METRICS_SERVE_STALE=state == "after a change"):
+                        walls, cpus, _ = _timed(
+                            lambda c=client, p=params: _get(c, "/dashboards/", p),
+                            repeat=DASHBOARD_REPEAT if state == "warm" else COLD_REPEAT,
+                            cold=state != "warm",
+                        )
+                        if state != "warm":
+                            cache_bump()
+                        reset_queries()  # a full query log (9,000) would make captures count none
+                        with CaptureQueriesContext(connection) as captured:
+                            html = _get(client, "/dashboards/", params).content
+                        # Leave the cache fresh for the next state.
+                        with override_settings(METRICS_SERVE_STALE=False):
+                            _get(client, "/dashboards/", params)
                     results[f"{who}, {period_name}, {state}"] = latency_summary(walls, cpus) | {
                         "queries": len(captured.captured_queries),
                         "bytes": len(html),
@@ -273,7 +282,22 @@ def dashboard_html(ctx: BenchContext) -> dict:
                     }
     finally:
         MetricSnapshot.objects.filter(pk__in=snapshot_ids).delete()
-    outcome = _outcome(results, DASHBOARD_TARGET_MS, "rows = charts on the page")
+    outcome = _outcome(
+        {name: summary for name, summary in results.items() if "after a change" not in name},
+        DASHBOARD_TARGET_MS,
+        "rows = charts on the page",
+    )
+    outcome["variants"] = results
+    # What a manager waits for after a change: the page answers with the last figures while a
+    # worker computes the new ones (metrics/cache.py); cold is a first view of new filters.
+    served = [summary for name, summary in results.items() if name.endswith("after a change")]
+    worst_served = max(served, key=lambda summary: summary["p50_ms"])
+    outcome["after_change_p50_ms"] = worst_served["p50_ms"]
+    outcome["after_change_met"] = all(s["p50_ms"] <= DASHBOARD_TARGET_MS for s in served)
+    outcome["summary"] = (
+        f"worst cold (computed) variant; after a change (last figures served, refresh queued) "
+        f"worst {worst_served['p50_ms']:.0f} ms; " + outcome["summary"].split("; ", 1)[-1]
+    )
     # An admin skips the team lookup the others need; per user, the count must not depend on
     # the period (how many deals the page covers).
     per_user: dict[str, set] = {}

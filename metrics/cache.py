@@ -9,6 +9,12 @@ nothing could leave stale.
 
 Results are per scope: the same filters and period, seen by the same user (or by anyone who
 sees everything, admins and curators, who share them).
+
+Stale while revalidate: one entry per selector and scope holds the generation it was computed
+at. A scope that allows it (the dashboard page, when a Celery worker runs) is served an entry of
+an older generation at once, marked stale in `scope.memo`, and the page asks a worker to compute
+the new figures (`metrics.dashboard.refresh_later`); a scope that does not (the API, exports,
+a first view) computes them there and then.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -28,7 +35,9 @@ from opportunities.models import EsatResponse, Opportunity, StageTransition
 
 DEFAULT_SECONDS = 300
 BUMP_KEY = "metrics:bump"
-VERSION = "v1"  # change when the shape of a cached result changes
+VERSION = "v2"  # change when the shape of a cached result changes
+REFRESH_KEY = "metrics:refreshing:{}"
+REFRESH_CLAIM_SECONDS = 120  # at most one refresh per scope queued in that time
 
 
 def cache_seconds() -> int:
@@ -76,6 +85,11 @@ def digest(value) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _note_served(memo: dict, computed_at: float) -> None:
+    """The oldest result served for this scope: what the page says its figures are as of."""
+    memo["as_of"] = min(memo.get("as_of", computed_at), computed_at)
+
+
 def cached(name: str) -> Callable:
     """Cache a selector called as `selector(scope=..., **arguments)`."""
 
@@ -89,18 +103,37 @@ def cached(name: str) -> Callable:
                 (
                     "metrics",
                     VERSION,
-                    generation(scope.memo),
                     name,
                     scope.key,
                     digest({k: _plain(v) for k, v in sorted(arguments.items())}),
                 )
             )
-            result = cache.get(key)
-            if result is None:
-                result = function(scope=scope, **arguments)
-                cache.set(key, result, seconds)
-            return result
+            current = generation(scope.memo)
+            entry = cache.get(key)
+            if entry is not None and (entry["generation"] == current or scope.allow_stale):
+                if entry["generation"] != current:
+                    scope.memo["stale"] = True
+                _note_served(scope.memo, entry["at"])
+                return entry["value"]
+            value = function(scope=scope, **arguments)
+            computed_at = time.time()
+            cache.set(key, {"generation": current, "at": computed_at, "value": value}, seconds)
+            _note_served(scope.memo, computed_at)
+            return value
 
         return wrapper
 
     return decorate
+
+
+def refresh_claim(scope_key: str) -> bool:
+    """True for the first caller in REFRESH_CLAIM_SECONDS: it queues the refresh."""
+    return bool(cache.add(REFRESH_KEY.format(scope_key), 1, REFRESH_CLAIM_SECONDS))
+
+
+def refresh_release(scope_key: str) -> None:
+    cache.delete(REFRESH_KEY.format(scope_key))
+
+
+def refresh_pending(scope_key: str) -> bool:
+    return cache.get(REFRESH_KEY.format(scope_key)) is not None

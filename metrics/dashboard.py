@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from metrics import selectors
+from metrics.cache import refresh_claim, refresh_release
+from metrics.forms import DashboardForm
 from metrics.selectors import GROUPINGS, Scope
+
+logger = logging.getLogger(__name__)
 
 # Grouped tables under the charts, in this order.
 GROUP_TABLES = ("owner", "team", "product", "use_case", "segment", "source")
@@ -145,6 +153,69 @@ SUMMARY_COLUMNS = [
     Column("pipeline_amount", "Pipeline", "money"),
     Column("weighted_pipeline_amount", "Weighted pipeline", "money"),
 ]
+
+
+def form_for(*, user, data) -> DashboardForm:
+    """The dashboard's filter form over `data` (query parameters), with the choices the user
+    has and, without a process chosen, the one with most of their deals."""
+    processes = list(selectors.dashboard_processes())
+    teams = list(selectors.dashboard_teams(user))
+    default = None
+    if not data.get("process"):
+        busiest = selectors.busiest_process(user=user)
+        default = busiest.pk if busiest else None
+    return DashboardForm(data, processes=processes, teams=teams, default_process=default)
+
+
+PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def serves_stale() -> bool:
+    """Serve the last figures at once after a change while a worker computes the new ones:
+    only where a worker runs (with tasks run in-process the refresh would hold up the page)
+    and shares the cache with the web processes (else the page would never see its work)."""
+    shared_cache = settings.CACHES["default"]["BACKEND"] not in PROCESS_LOCAL_CACHES
+    return (
+        bool(settings.METRICS_SERVE_STALE)
+        and not settings.CELERY_TASK_ALWAYS_EAGER
+        and shared_cache
+    )
+
+
+def refresh_later(*, scope: Scope, user, query: dict, today: date) -> None:
+    """Queue the computation of this dashboard's figures, once per scope at a time."""
+    if not refresh_claim(scope.key):
+        return
+    from metrics.tasks import dashboard_refresh
+
+    def send():
+        try:
+            dashboard_refresh.delay(user.pk, query, today.isoformat(), scope.key)
+        except Exception:  # the broker is down: the page still shows the last figures
+            refresh_release(scope.key)
+            logger.exception("Could not queue the dashboard refresh for scope %s", scope.key)
+
+    transaction.on_commit(send)
+
+
+def refresh(*, user_id: int, query: dict, today: date, scope_key: str) -> bool:
+    """Compute and cache the dashboard of these filters for this user (a worker's job); False
+    when the user or the filters are no longer valid."""
+    try:
+        user = get_user_model().objects.get(pk=user_id, is_active=True)
+        form = form_for(user=user, data=query)
+        if not form.is_valid():
+            return False
+        scope = selectors.metric_scope(user=user, params=form.metric_params(today))
+        build(scope=scope, filters=form.query(), today=today)
+        return True
+    except get_user_model().DoesNotExist:
+        return False
+    finally:
+        refresh_release(scope_key)
 
 
 def build(*, scope: Scope, filters: dict, today: date) -> Dashboard:

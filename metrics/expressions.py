@@ -13,7 +13,8 @@ SECONDS_PER_DAY = 86400
 class DaysBetween(Func):
     """`(end - start)` in days as a float, exact to the microsecond on both backends.
 
-    PostgreSQL subtracts timestamps into an interval and reads its seconds; SQLite stores
+    PostgreSQL subtracts timestamps into an interval and reads its seconds (as a float, which
+    holds microseconds exactly for spans of centuries); SQLite stores
     datetimes as text, and Django's own `django_timestamp_diff` function turns two of them into
     integer microseconds.
     """
@@ -28,10 +29,9 @@ class DaysBetween(Func):
         return self.as_sql(
             compiler,
             connection,
-            template=(
-                f"(CAST(EXTRACT(EPOCH FROM (%(expressions)s)) AS double precision) "
-                f"/ {SECONDS_PER_DAY}.0)"
-            ),
+            # date_part gives double precision directly; EXTRACT gives numeric (PostgreSQL
+            # 14+), several times slower to compute and to sum over a whole table.
+            template=f"(date_part('epoch', %(expressions)s) / {SECONDS_PER_DAY}.0)",
             arg_joiner=" - ",
             **extra_context,
         )

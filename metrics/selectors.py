@@ -36,7 +36,6 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -44,9 +43,8 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Coalesce, Lead, TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from epos.lib.errors import InvalidInput
@@ -143,10 +141,17 @@ class Scope:
     team: Team | None = None
     # Names the scope in cache keys (filters, period, and whose visibility); None: no caching.
     key: str | None = None
+    # False only when `opportunities` is every deal of `process` (someone who sees everything,
+    # no filter but the process and the period). Stage metrics then read the transitions into
+    # the process's stages alone: a deal never changes process, so those are its deals' rows.
+    narrowed: bool = True
+    # May cached results of an older generation be served (metrics/cache.py)? The page that
+    # allows it queues their refresh; everything else computes what is missing.
+    allow_stale: bool = False
     memo: dict = field(default_factory=dict, compare=False)
 
 
-def metric_scope(*, user, params: Mapping) -> Scope:
+def metric_scope(*, user, params: Mapping, allow_stale: bool = False) -> Scope:
     """Apply the opportunity list's visibility and filters; `closed_after/before` is the period."""
     filterset = MetricsFilter(data=params, queryset=opportunity_list(user=user))
     if not filterset.is_valid():
@@ -160,6 +165,11 @@ def metric_scope(*, user, params: Mapping) -> Scope:
         raise InvalidInput("The period ends before it starts.", errors={"closed_before": []})
     sees_everything = opportunity_permissions.opportunity_visibility_q(user) is None
     filters = {name: value for name, value in cleaned.items() if value not in (None, "", [])}
+    whole_process = (
+        sees_everything
+        and "process" in filters
+        and set(filters) <= {"process", "closed_after", "closed_before"}
+    )
     return Scope(
         user=user,
         opportunities=filterset.qs.order_by(),
@@ -167,6 +177,8 @@ def metric_scope(*, user, params: Mapping) -> Scope:
         process=cleaned.get("process"),
         team=cleaned.get("team"),
         key=digest(["everything" if sees_everything else f"user-{user.pk}", filters]),
+        narrowed=not whole_process,
+        allow_stale=allow_stale,
     )
 
 
@@ -399,18 +411,18 @@ def summary_by(*, scope: Scope, group_by: str) -> list[dict]:
         raise InvalidInput(f"Unknown grouping {group_by!r}.", errors={"group_by": [group_by]})
     percentiles_in_sql = supports_percentile_aggregate()
     rows = scope.opportunities.order_by().filter(_in_summary(scope.period))
-    # Group by the key alone (an id sorts faster than names); the labels ride along as MAX of
-    # values that are the same throughout a group.
-    labels = {f"label_{index}": Max(name) for index, name in enumerate(grouping.label_fields)}
+    # Group by the key alone, without joining the names: an id hashes faster than names, and
+    # the few labels are looked up afterwards.
     grouped = list(
         rows.annotate(group_key=grouping.expression())
         .values("group_key")
-        .annotate(**labels, **_summary_aggregates(with_percentiles=percentiles_in_sql))
+        .annotate(**_summary_aggregates(with_percentiles=percentiles_in_sql))
         .order_by()
     )
-    for row in grouped:
-        for index, name in enumerate(grouping.label_fields):
-            row[name] = row.pop(f"label_{index}")
+    if grouping.label_fields:
+        labels = _group_labels({grouping.name: [row["group_key"] for row in grouped]})
+        for row in grouped:
+            row.update(labels.get((grouping.name, row["group_key"]), {}))
     if not percentiles_in_sql:
         won = (
             _won_durations(rows, scope.period)
@@ -478,6 +490,13 @@ def _group_labels(keys: dict[str, list]) -> dict[tuple[str, object], dict]:
     if teams:
         for team in Team.objects.filter(pk__in=teams).values("pk", "name"):
             labels[("team", team["pk"])] = {"team__name": team["name"]}
+    processes = [key for key in keys.get("process", ()) if key is not None]
+    if processes:
+        for process in Process.objects.filter(pk__in=processes).values("pk", "name", "version"):
+            labels[("process", process["pk"])] = {
+                "process__name": process["name"],
+                "process__version": process["version"],
+            }
     return labels
 
 
@@ -600,104 +619,101 @@ def _flow_opportunities(scope: Scope) -> QuerySet:
     return opportunities.values("pk")
 
 
-def _visits(scope: Scope) -> QuerySet[StageTransition]:
-    """Stage transitions as visits: each lasts until the same opportunity's next transition.
+def _stage_transitions(scope: Scope, stage_ids: Iterable[int]) -> QuerySet[StageTransition]:
+    """Transitions into these stages (of the scope's process) by the deals of the scope.
 
-    Whole opportunities are selected before the window function runs, so a visit's end is
-    never cut off by the period.
+    Each row is a visit: it lasts until `left_at` (the deal's next transition), or is still
+    going on when that is null. The stage ids are given as literals, so the planner knows how
+    many rows each one has.
     """
-    return StageTransition.objects.filter(opportunity__in=_flow_opportunities(scope)).annotate(
-        left_at=Window(
-            Lead("moved_at"),
-            partition_by=[F("opportunity_id")],
-            order_by=[F("moved_at").asc(), F("pk").asc()],
-        )
-    )
+    rows = StageTransition.objects.filter(to_stage_id__in=sorted(stage_ids))
+    if scope.narrowed:
+        rows = rows.filter(opportunity__in=_flow_opportunities(scope))
+    return rows
 
 
 def _funnel_counts(scope: Scope, stages: Sequence[Stage]) -> dict[int, tuple[int, int]]:
-    """{stage id: (entered, converted)} in two levels of aggregation, without a window.
+    """{stage id: (entered, converted)}, one group per stage.
 
-    Per opportunity and stage k: its first entry into k in the period, and its last entry at
-    any time into an open or won stage past k. It converted from k exactly when the second is
-    later than the first (then some entry in the period was followed by a move past k). The
-    outer level counts opportunities.
+    Entered: the deals with an entry into the stage in the period. Converted: those of them
+    with such an entry followed, at any time, by an entry into an open or won stage past it,
+    which is what the entry's `passed_at` records. (The first entry in the period is passed
+    exactly when any later one is, so counting deals with some passed entry is the same.)
     """
-    in_period = scope.period.q("moved_at")
-    moving_on = (Stage.Kind.OPEN, Stage.Kind.WON)
-    per_deal = {}
-    outer = {}
-    for stage in stages:
-        first, past = f"first_{stage.pk}", f"past_{stage.pk}"
-        per_deal[first] = Min("moved_at", filter=Q(to_stage_id=stage.pk) & in_period)
-        outer[f"entered_{stage.pk}"] = Count(
-            "opportunity_id", filter=Q(**{f"{first}__isnull": False})
-        )
-        if stage.kind == Stage.Kind.OPEN:
-            per_deal[past] = Max(
-                "moved_at",
-                filter=Q(to_stage__position__gt=stage.position, to_stage__kind__in=moving_on),
-            )
-            outer[f"converted_{stage.pk}"] = Count(
-                "opportunity_id", filter=Q(**{f"{past}__gt": F(first)})
-            )
-    row = (
-        StageTransition.objects.filter(opportunity__in=_flow_opportunities(scope))
-        .values("opportunity_id")
-        .annotate(**per_deal)
-        .order_by()
-        .aggregate(**outer)
+    entries = _stage_transitions(scope, [stage.pk for stage in stages]).filter(
+        scope.period.q("moved_at")
     )
-    return {
-        stage.pk: (row[f"entered_{stage.pk}"], row.get(f"converted_{stage.pk}", 0))
-        for stage in stages
+    rows = {
+        row["to_stage_id"]: row
+        for row in entries.values("to_stage_id")
+        .annotate(
+            entered=Count("opportunity_id", distinct=True),
+            converted=Count("opportunity_id", distinct=True, filter=Q(passed_at__isnull=False)),
+        )
+        .order_by()
     }
+    counts = {}
+    for stage in stages:
+        row = rows.get(stage.pk, {})
+        converted = row.get("converted", 0) if stage.kind == Stage.Kind.OPEN else 0
+        counts[stage.pk] = (row.get("entered", 0), converted)
+    return counts
 
 
 def _time_figures(scope: Scope, stages: Sequence[Stage], now: datetime) -> dict[int, dict]:
+    """Per stage, one group of its visits: those that ended in the period (durations) and
+    those still going on (ages), whatever the period."""
     percentiles_in_sql = supports_percentile_aggregate()
-    left = Q(left_at__isnull=False) & scope.period.q("left_at")
+    done = Q(left_at__isnull=False)
+    waiting = Q(left_at__isnull=True)
     stay = DaysBetween(F("left_at"), F("moved_at"))
     age = DaysBetween(Value(now, output_field=DateTimeField()), F("moved_at"))
-    aggregates = {}
-    for stage in stages:
-        at = Q(to_stage_id=stage.pk)
-        done, waiting = at & left, at & Q(left_at__isnull=True)
-        aggregates[f"completed_{stage.pk}"] = Count("pk", filter=done)
-        aggregates[f"mean_{stage.pk}"] = Avg(stay, filter=done)
-        aggregates[f"open_{stage.pk}"] = Count("pk", filter=waiting)
-        aggregates[f"age_mean_{stage.pk}"] = Avg(age, filter=waiting)
-        aggregates[f"age_max_{stage.pk}"] = Max(age, filter=waiting)
-        if stage.target_days:
-            overdue = waiting & Q(moved_at__lt=now - timedelta(days=stage.target_days))
-            aggregates[f"overdue_{stage.pk}"] = Count("pk", filter=overdue)
-        if percentiles_in_sql:
-            aggregates[f"pct_{stage.pk}"] = PercentilesCont(stay, PERCENTILES, filter=done)
-    visits = _visits(scope)
-    row = visits.aggregate(**aggregates)
-    if not percentiles_in_sql:
-        # Only the window condition may narrow this query: any other filter would run before
-        # the window and cut visits short; visits of other stages are dropped here instead.
-        durations = visits.filter(left).annotate(stay=stay).values_list("to_stage_id", "stay")
-        wanted = {stage.pk for stage in stages}
-        by_stage: dict[int, list[float]] = {}
-        for stage_id, days in durations:
-            if stage_id in wanted:
-                by_stage.setdefault(stage_id, []).append(days)
-        for stage in stages:
-            row[f"pct_{stage.pk}"] = percentiles_of(by_stage.get(stage.pk, []))
-    return {
-        stage.pk: {
-            "completed_visits": row[f"completed_{stage.pk}"],
-            "mean_days": _float(row[f"mean_{stage.pk}"]),
-            "percentiles": _split_percentiles(row[f"pct_{stage.pk}"]),
-            "open_visits": row[f"open_{stage.pk}"],
-            "open_age_mean_days": _float(row[f"age_mean_{stage.pk}"]),
-            "open_age_max_days": _float(row[f"age_max_{stage.pk}"]),
-            "open_over_target": row.get(f"overdue_{stage.pk}", 0),
-        }
+    deadlines = [
+        When(to_stage_id=stage.pk, then=Value(now - timedelta(days=stage.target_days)))
         for stage in stages
+        if stage.target_days
+    ]
+    aggregates = {
+        "completed": Count("pk", filter=done),
+        "mean": Avg(stay, filter=done),
+        "open": Count("pk", filter=waiting),
+        "age_mean": Avg(age, filter=waiting),
+        "age_max": Max(age, filter=waiting),
     }
+    if deadlines:
+        deadline = Case(*deadlines, default=None, output_field=DateTimeField())
+        aggregates["overdue"] = Count("pk", filter=waiting & Q(moved_at__lt=deadline))
+    if percentiles_in_sql:
+        aggregates["percentiles"] = PercentilesCont(stay, PERCENTILES, filter=done)
+    visits = _stage_transitions(scope, [stage.pk for stage in stages]).filter(
+        waiting | scope.period.q("left_at")
+    )
+    rows = {
+        row["to_stage_id"]: row
+        for row in visits.values("to_stage_id").annotate(**aggregates).order_by()
+    }
+    if not percentiles_in_sql:
+        durations = (
+            visits.filter(done)
+            .annotate(stay=stay)
+            .values_list("to_stage_id", "stay")
+            .order_by("to_stage_id")
+        )
+        for stage_id, values in itertools.groupby(durations, key=lambda pair: pair[0]):
+            rows[stage_id]["percentiles"] = percentiles_of(days for _, days in values)
+    figures = {}
+    for stage in stages:
+        row = rows.get(stage.pk, {})
+        figures[stage.pk] = {
+            "completed_visits": row.get("completed", 0),
+            "mean_days": _float(row.get("mean")),
+            "percentiles": _split_percentiles(row.get("percentiles")),
+            "open_visits": row.get("open", 0),
+            "open_age_mean_days": _float(row.get("age_mean")),
+            "open_age_max_days": _float(row.get("age_max")),
+            "open_over_target": row.get("overdue", 0) if stage.target_days else 0,
+        }
+    return figures
 
 
 def _stage_flow(
@@ -839,35 +855,40 @@ def dwell_shift(
         .values("pk")
     )
     visits = StageTransition.objects.filter(opportunity__in=won_ids).annotate(
-        left_at=Window(
-            Lead("moved_at"),
-            partition_by=[F("opportunity_id")],
-            order_by=[F("moved_at").asc(), F("pk").asc()],
-        ),
-        closed_at=F("opportunity__closed_at"),
-        engaged_at=F("opportunity__engaged_at"),
+        deal_closed_at=F("opportunity__closed_at"), deal_engaged_at=F("opportunity__engaged_at")
     )
-    in_clock = Q(left_at__isnull=False, moved_at__gte=F("engaged_at"), left_at__lte=F("closed_at"))
+    in_clock = Q(
+        left_at__isnull=False,
+        moved_at__gte=F("deal_engaged_at"),
+        left_at__lte=F("deal_closed_at"),
+    )
     final = Q(left_at__isnull=True)  # the entry into Won that closed the deal
     stay = DaysBetween(F("left_at"), F("moved_at"))
-    windows = {"recent": recent.q("closed_at"), "baseline": baseline.q("closed_at")}
+    windows = {"recent": recent.q("deal_closed_at"), "baseline": baseline.q("deal_closed_at")}
     aggregates = {}
     for name, window in windows.items():
         aggregates[f"won_{name}"] = Count("pk", filter=final & window)
-        aggregates[f"mttc_{name}"] = Avg(
-            DaysBetween(F("closed_at"), F("engaged_at")), filter=final & window
+        aggregates[f"mttc_days_{name}"] = Sum(
+            DaysBetween(F("deal_closed_at"), F("deal_engaged_at")), filter=final & window
         )
-        for stage in stages:
-            aggregates[f"stay_{name}_{stage.pk}"] = Sum(
-                stay, filter=in_clock & window & Q(to_stage_id=stage.pk)
-            )
-    row = visits.aggregate(**aggregates)
+        aggregates[f"stay_{name}"] = Sum(stay, filter=in_clock & window)
+    # One group per stage entered; the final entries fall in the won stages' groups.
+    per_stage = {
+        row["to_stage_id"]: row
+        for row in visits.values("to_stage_id").annotate(**aggregates).order_by()
+    }
+    row = {}
+    for name in windows:
+        won = sum(group[f"won_{name}"] for group in per_stage.values())
+        mttc_days = sum(group[f"mttc_days_{name}"] or 0.0 for group in per_stage.values())
+        row[f"won_{name}"] = won
+        row[f"mttc_{name}"] = mttc_days / won if won else None
     shifts = []
     for stage in stages:
         per_deal = {}
         for name in windows:
             won = row[f"won_{name}"]
-            total = row[f"stay_{name}_{stage.pk}"] or 0.0
+            total = per_stage.get(stage.pk, {}).get(f"stay_{name}") or 0.0
             per_deal[name] = total / won if won else None
         if not (per_deal["recent"] or per_deal["baseline"]):
             # Never dwelt in by a won deal's clock in either window (a stage before the
@@ -916,8 +937,12 @@ def consistency(*, scope: Scope) -> dict:
     stages (whose tiny table the planner may have no statistics for); which pairs are gated is
     then decided on the few stages involved.
     """
+    if scope.narrowed:
+        transitions = StageTransition.objects.filter(opportunity__in=_ids(scope))
+    else:  # every deal of the process: its stages say which rows, no need to list the deals
+        transitions = StageTransition.objects.filter(to_stage__process=scope.process)
     pairs = list(
-        StageTransition.objects.filter(opportunity__in=_ids(scope), from_stage__isnull=False)
+        transitions.filter(from_stage__isnull=False)
         .filter(scope.period.q("moved_at"))
         .values("from_stage_id", "to_stage_id")
         .annotate(exits=Count("pk"), compliant=Count("pk", filter=COMPLIANT_EXIT))

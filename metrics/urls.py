@@ -6,6 +6,7 @@ app_name = "metrics"
 
 urlpatterns = [
     path("dashboards/", views.dashboard, name="dashboard"),
+    path("dashboards/freshness/", views.dashboard_freshness, name="dashboard-freshness"),
     path("dashboards/opportunities/", views.drilldown, name="drilldown"),
     path("dashboards/quotas/", views.quotas, name="quotas"),
     path("pilots/", views.pilot_list, name="pilot-list"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,9 +20,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from epos.lib.errors import DomainError
 from epos.lib.roles import ADMIN, SA, has_role
+from metrics import cache as metric_cache
 from metrics import dashboard as dashboards
 from metrics import permissions, selectors, services, statistics
-from metrics.forms import DashboardForm, PilotForm, QuotaForm
+from metrics.forms import PilotForm, QuotaForm
 from opportunities import permissions as opportunity_permissions
 from stages.models import Stage
 
@@ -41,22 +43,12 @@ def _csv_response(content: str, name: str) -> HttpResponse:
     return response
 
 
-def _dashboard_form(request) -> DashboardForm:
-    processes = list(selectors.dashboard_processes())
-    teams = list(selectors.dashboard_teams(request.user))
-    default = None
-    if not request.GET.get("process"):
-        busiest = selectors.busiest_process(user=request.user)
-        default = busiest.pk if busiest else None
-    return DashboardForm(request.GET, processes=processes, teams=teams, default_process=default)
-
-
 @require_safe
 @login_required
 def dashboard(request):
     """The manager dashboard; `?export=<table>` downloads one of its tables as CSV."""
     _require(permissions.can_view_dashboards(request.user))
-    form = _dashboard_form(request)
+    form = dashboards.form_for(user=request.user, data=request.GET)
     context = {
         "form": form,
         "board": None,
@@ -65,13 +57,26 @@ def dashboard(request):
     }
     if form.is_valid():
         today = timezone.localdate()
+        export = request.GET.get("export")
         try:
-            scope = selectors.metric_scope(user=request.user, params=form.metric_params(today))
+            scope = selectors.metric_scope(
+                user=request.user,
+                params=form.metric_params(today),
+                # An export is a record: always today's figures.
+                allow_stale=dashboards.serves_stale() and not export,
+            )
         except DomainError as error:
             form.add_error(None, error.message)
         else:
             board = dashboards.build(scope=scope, filters=form.query(), today=today)
-            export = request.GET.get("export")
+            if scope.memo.get("stale"):
+                dashboards.refresh_later(
+                    scope=scope, user=request.user, query=form.query(), today=today
+                )
+                context["stale"] = {
+                    "as_of": datetime.fromtimestamp(scope.memo["as_of"], tz=UTC),
+                    "token": scope.key,
+                }
             if export:
                 table = board.tables.get(export)
                 if table is None:
@@ -86,6 +91,19 @@ def dashboard(request):
             )
     status = 200 if context["board"] is not None else 400
     return render(request, "metrics/dashboard.html", context, status=status)
+
+
+@require_safe
+@login_required
+def dashboard_freshness(request):
+    """Polled by a dashboard showing older figures: 204 while its refresh runs, then a reload."""
+    _require(permissions.can_view_dashboards(request.user))
+    token = request.GET.get("token", "")
+    if token and metric_cache.refresh_pending(token):
+        return HttpResponse(status=204)
+    response = HttpResponse(status=200)
+    response["HX-Refresh"] = "true"
+    return response
 
 
 DRILL_COLUMNS = (
@@ -131,7 +149,7 @@ def _drill_row(opportunity) -> list:
 def drilldown(request):
     """The opportunities behind one bar or figure of the dashboard, under the same filters."""
     _require(permissions.can_view_dashboards(request.user))
-    form = _dashboard_form(request)
+    form = dashboards.form_for(user=request.user, data=request.GET)
     if not form.is_valid():
         return render(request, "metrics/drilldown.html", {"form": form}, status=400)
     today = timezone.localdate()

@@ -193,12 +193,28 @@ class StageTransition(models.Model):
     note = models.TextField(blank=True)
     override_reason = models.TextField(blank=True)
     unmet_items = models.JSONField(default=list, blank=True)
+    # When this visit of `to_stage` ended: the `moved_at` of the opportunity's next transition
+    # (in `moved_at`, id order), null while the opportunity is still there. Derived, kept by
+    # whoever writes transitions (the move service, the importer, `transitions_relink`), so
+    # time-in-stage metrics read one row per visit instead of a window over the whole history.
+    left_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # For an entry into an open stage: when the deal first entered, after it, an open or won
+    # stage placed past this one (null until then). Derived and kept the same way; the
+    # reached-or-passed funnel counts these instead of searching each deal's later history.
+    passed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["moved_at", "id"]
         indexes = [
             models.Index(fields=["opportunity", "moved_at"]),
             models.Index(fields=["to_stage", "moved_at"]),
+            # Stage metrics read the visits of a stage deal by deal (the funnel) or all at
+            # once (time in stage): on PostgreSQL from the index alone.
+            models.Index(
+                fields=["to_stage", "opportunity"],
+                include=["moved_at", "left_at", "passed_at"],
+                name="transition_stage_deal_idx",
+            ),
         ]
 
     def __str__(self):

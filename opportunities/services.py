@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from django.core import signing
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from epos.lib.errors import Forbidden, GateBlocked, InvalidInput, StaleVersion
@@ -270,7 +271,12 @@ def opportunity_move_to_stage(
         if to_stage.kind == Stage.Kind.LOST and not loss_reason:
             raise InvalidInput("Say why the opportunity was lost (loss_reason).")
 
-        now = moved_at or timezone.now()
+        # History is appended in time order: each visit ends where the next one starts. A
+        # back-dated move may not go before the current visit; a clock a little behind the one
+        # that wrote that visit (another web server) is taken to be at its start instead.
+        if moved_at is not None and moved_at < locked.stage_entered_at:
+            raise InvalidInput("A move cannot be dated before the deal entered its current stage.")
+        now = moved_at or max(timezone.now(), locked.stage_entered_at)
         locked.stage = to_stage
         locked.stage_entered_at = now
         locked.version += 1
@@ -303,6 +309,23 @@ def opportunity_move_to_stage(
                 "updated_at",
             ]
         )
+        # In one statement: the visit that ends now (the deal's last transition; the row lock
+        # above keeps a concurrent move from ending it too), and, moving on to an open or won
+        # stage, the entries into earlier open stages that this move passes for the first time.
+        passed = []
+        if to_stage.kind in (Stage.Kind.OPEN, Stage.Kind.WON):
+            passed = [
+                stage.pk
+                for stage in process_stages
+                if stage.kind == Stage.Kind.OPEN and stage.position < to_stage.position
+            ]
+        passes = Q(passed_at__isnull=True, to_stage_id__in=passed)
+        StageTransition.objects.filter(
+            Q(opportunity=locked) & (Q(left_at__isnull=True) | passes)
+        ).update(
+            left_at=Coalesce(F("left_at"), Value(now)),
+            passed_at=Case(When(passes, then=Value(now)), default=F("passed_at")),
+        )
         transition = StageTransition.objects.create(
             opportunity=locked,
             from_stage=from_stage,
@@ -328,6 +351,70 @@ def opportunity_move_to_stage(
                 topic="opportunity.lost", payload={**payload, "loss_reason": loss_reason}
             )
     return locked
+
+
+RELINK_BATCH = 5000
+RELINK_SQL = """
+UPDATE {table} SET left_at = visits.next_at
+FROM (
+    SELECT id, LEAD(moved_at) OVER (PARTITION BY opportunity_id ORDER BY moved_at, id) AS next_at
+    FROM {table} {where}
+) AS visits
+WHERE {table}.id = visits.id AND {distinct}
+"""
+PASSED_SQL = """
+UPDATE {table} SET passed_at = (
+    SELECT MIN(later.moved_at)
+    FROM {table} AS later
+    JOIN {stages} AS reached ON reached.id = later.to_stage_id
+    JOIN {stages} AS here ON here.id = {table}.to_stage_id
+    WHERE later.opportunity_id = {table}.opportunity_id
+      AND (later.moved_at > {table}.moved_at
+           OR (later.moved_at = {table}.moved_at AND later.id > {table}.id))
+      AND reached.kind IN (%s, %s)
+      AND reached.position > here.position
+)
+WHERE to_stage_id IN (SELECT id FROM {stages} WHERE kind = %s) {where}
+"""
+
+
+def transitions_relink(*, opportunity_ids=None) -> int:
+    """Recompute the derived columns of `StageTransition` from the order of the transitions
+    (`left_at`: each visit ends at the deal's next transition; `passed_at`: an open stage's
+    entry is passed by the deal's first later entry into an open or won stage past it) for
+    these opportunities, or for all; returns the number of rows whose visit end changed. For
+    writers that insert or delete history rows outside `opportunity_move_to_stage`: data
+    repairs, the benchmark's clean-up."""
+    quote = connection.ops.quote_name
+    table, stages = quote(StageTransition._meta.db_table), quote(Stage._meta.db_table)
+    distinct = (
+        f"{table}.left_at IS DISTINCT FROM visits.next_at"
+        if connection.vendor == "postgresql"
+        else f"{table}.left_at IS NOT visits.next_at"
+    )
+    if opportunity_ids is None:
+        batches = [[]]
+    else:
+        ids = sorted(set(opportunity_ids))
+        if not ids:
+            return 0
+        batches = [ids[start : start + RELINK_BATCH] for start in range(0, len(ids), RELINK_BATCH)]
+    changed = 0
+    kinds = [Stage.Kind.OPEN, Stage.Kind.WON, Stage.Kind.OPEN]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for batch in batches:
+            among = f"opportunity_id IN ({', '.join(['%s'] * len(batch))})" if batch else ""
+            # Only table names (from the models) and placeholders are formatted in.
+            ends = RELINK_SQL.format(
+                table=table, where=f"WHERE {among}" if among else "", distinct=distinct
+            )
+            cursor.execute(ends, batch)
+            changed += cursor.rowcount
+            passes = PASSED_SQL.format(
+                table=table, stages=stages, where=f"AND {among}" if among else ""
+            )
+            cursor.execute(passes, [*kinds, *batch])
+    return changed
 
 
 def checklist_item_set(

@@ -181,6 +181,33 @@ def _column_plan(model, given: set[str], now) -> tuple[list, list]:
     return fields, plan
 
 
+def _with_visit_ends(signature: list[tuple], stages: dict[int, Stage]) -> list[tuple]:
+    """Each transition with its derived columns (see StageTransition): `left_at`, the next
+    transition's time, and for an open stage `passed_at`, the first later entry into an open or
+    won stage past it. Rows are inserted in this order, so ids follow it and ties on the time
+    keep it."""
+    ordered = sorted(signature, key=lambda transition: transition[2])  # stable on ties
+    moving_on = (Stage.Kind.OPEN, Stage.Kind.WON)
+    result = []
+    for index, transition in enumerate(ordered):
+        here = stages[transition[1]]
+        later = ordered[index + 1 :]
+        left_at = later[0][2] if later else None
+        passed_at = None
+        if here.kind == Stage.Kind.OPEN:
+            passed_at = next(
+                (
+                    moved_at
+                    for _, stage_id, moved_at, _ in later
+                    if stages[stage_id].kind in moving_on
+                    and stages[stage_id].position > here.position
+                ),
+                None,
+            )
+        result.append((transition, left_at, passed_at))
+    return result
+
+
 def _bulk_insert(model, rows: list[dict], *, now, return_ids: bool = False) -> list[int]:
     """INSERT many rows given as {attname: value}; returns their ids when asked, in row order.
 
@@ -723,6 +750,7 @@ class _Writer:
 
         written = [(pk, signature) for pk, (_, _, signature) in zip(new_ids, new, strict=True)]
         written += rewritten
+        stage_by_id = {stage.pk: stage for stage in stages.values()}
         transitions = [
             {
                 "opportunity_id": opportunity_id,
@@ -730,9 +758,13 @@ class _Writer:
                 "to_stage_id": to_stage_id,
                 "moved_at": moved_at,
                 "note": note,
+                "left_at": left_at,
+                "passed_at": passed_at,
             }
             for opportunity_id, signature in written
-            for from_stage_id, to_stage_id, moved_at, note in signature
+            for (from_stage_id, to_stage_id, moved_at, note), left_at, passed_at in (
+                _with_visit_ends(signature, stage_by_id)
+            )
         ]
         _bulk_insert(StageTransition, transitions, now=self.now)
         self.result.created, self.result.updated = len(new), len(changed)

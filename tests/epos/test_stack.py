@@ -6,6 +6,7 @@ The processes start once for the module and are always stopped by the fixture's 
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,10 +18,12 @@ import redis
 import requests
 import yaml
 from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
 from integrations.models import OutboxMessage
 from integrations.services import api_key_create
+from opportunities.services import opportunity_move_to_stage
 from tests.conftest import require_service
 
 # The helpers that find Redis, claim a database on it and describe the test database are shared
@@ -133,6 +136,10 @@ def stack(django_db_setup, tmp_path_factory):
     require_service("Redis", *redis_available(server_url))
 
     broker_url = f"{server_url}/{claim_redis_database(server_url, f'{os.getpid()}:{__name__}')}"
+    # The cache the web processes and the worker share, as REDIS_CACHE_URL in docker-compose.
+    cache_url = (
+        f"{server_url}/{claim_redis_database(server_url, f'{os.getpid()}:{__name__}:cache')}"
+    )
     port = free_port()
     logs = tmp_path_factory.mktemp("stack")
     env = {
@@ -149,7 +156,7 @@ def stack(django_db_setup, tmp_path_factory):
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("REDIS_CACHE_URL", None)
+    env["REDIS_CACHE_URL"] = cache_url
     stack = Stack(f"http://127.0.0.1:{port}", logs, broker_url)
     try:
         stack.start("web", ["gunicorn", "--config", "gunicorn.conf.py"], env)
@@ -168,6 +175,7 @@ def stack(django_db_setup, tmp_path_factory):
     finally:
         stack.stop()
         redis.Redis.from_url(broker_url).flushdb()
+        redis.Redis.from_url(cache_url).flushdb()
 
 
 def test_healthz_reports_database_and_broker_ok(stack):
@@ -237,3 +245,67 @@ def test_opportunity_created_over_http_is_dispatched_by_the_worker(stack, alice,
     assert_worker_ran_dispatch_for(stack.log("worker"), message.pk)
     assert "beat: Starting..." in stack.log("beat")
     stack.assert_alive()
+
+
+class BehindTheProxy(requests.Session):
+    """A browser talking to the site through the TLS-terminating proxy: the cookies are set
+    Secure, and the hop from the proxy to gunicorn is plain HTTP, so they are sent anyway."""
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        for cookie in self.cookies:
+            cookie.secure = False
+        return response
+
+
+def _logged_in(stack: Stack, user) -> requests.Session:
+    """A browser's session over real HTTP: the login form with its CSRF token."""
+    # The tests hash passwords with MD5 for speed; the server only knows the production
+    # hashers, so the password is stored with one of them (few iterations: it is a test).
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode("pw-for-tests", hasher.salt(), iterations=1000)
+    user.save(update_fields=["password"])
+    session = BehindTheProxy()
+    session.headers.update({"Host": HOST, "X-Forwarded-Proto": "https"})
+    page = session.get(stack.base_url + "/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    answer = session.post(
+        stack.base_url + "/accounts/login/",
+        data={"username": user.username, "password": "pw-for-tests", "csrfmiddlewaretoken": token},
+        headers={"Referer": f"https://{HOST}/accounts/login/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, answer.text[:500]
+    return session
+
+
+def test_dashboard_after_a_move_shows_the_last_figures_until_the_worker_refreshed_them(
+    stack, carol, opportunity, stages
+):
+    session = _logged_in(stack, carol)
+    url = f"{stack.base_url}/dashboards/?process={opportunity.process_id}&period=all"
+    first = session.get(url, timeout=30)
+    assert first.status_code == 200, first.text[:500]
+    assert 'id="stale-figures"' not in first.text
+
+    opportunity_move_to_stage(
+        opportunity=opportunity, to_stage=stages[1], actor=carol, override_reason="stack test"
+    )
+    stale = session.get(url, timeout=30)
+    assert 'id="stale-figures"' in stale.text, stale.text[:500]
+    token = re.search(r"freshness/\?token=([0-9a-f]+)", stale.text).group(1)
+
+    # The page polls this; the worker computes the figures and the answer turns into a reload.
+    deadline = time.monotonic() + DISPATCH_TIMEOUT
+    poll = session.get(f"{stack.base_url}/dashboards/freshness/?token={token}", timeout=10)
+    while poll.status_code == 204 and time.monotonic() < deadline:
+        stack.assert_alive()
+        time.sleep(0.3)
+        poll = session.get(f"{stack.base_url}/dashboards/freshness/?token={token}", timeout=10)
+    assert poll.status_code == 200 and poll.headers["HX-Refresh"] == "true", stack.all_logs()
+    assert "metrics.tasks.dashboard_refresh" in stack.log("worker")
+
+    fresh = session.get(url, timeout=30)
+    assert fresh.status_code == 200
+    assert 'id="stale-figures"' not in fresh.text

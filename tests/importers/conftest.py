@@ -53,7 +53,9 @@ def assert_consistent(opportunity: Opportunity) -> None:
         assert current.from_stage_id == previous.to_stage_id
         assert current.to_stage_id != current.from_stage_id
         assert current.moved_at >= previous.moved_at
+        assert previous.left_at == current.moved_at  # a visit ends where the next starts
     last = transitions[-1]
+    assert last.left_at is None
     assert opportunity.stage_id == last.to_stage_id
     assert opportunity.stage_entered_at == last.moved_at
     assert opportunity.created_at == transitions[0].moved_at

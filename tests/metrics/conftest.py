@@ -136,3 +136,14 @@ def pipeline(team, other_team, alice, bob, carol, dave, root):
 def _no_metric_cache(settings):
     """Each test reads fresh figures; test_cache.py turns the cache on where it is the subject."""
     settings.METRICS_CACHE_SECONDS = 0
+
+
+def win_g(pipeline: Pipeline, actor) -> None:
+    """Deal G (open, in Discovery) is won on day 110, past its open items."""
+    opportunity_move_to_stage(
+        opportunity=pipeline.deals["G"],
+        to_stage=pipeline.won,
+        actor=actor,
+        override_reason="Signed early",
+        moved_at=day(110),
+    )

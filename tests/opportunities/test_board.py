@@ -263,8 +263,9 @@ def test_owner_and_team_filters(client, alice, bob, carol, team, other_team, pro
 
 
 def test_won_and_lost_columns_show_only_recent_closes(client, carol, team, process, stages):
-    old = factories.OpportunityFactory(stage=stages[0], team=team)
-    recent = factories.OpportunityFactory(stage=stages[0], team=team)
+    long_ago = timezone.now() - timedelta(days=90)
+    old = factories.OpportunityFactory(stage=stages[0], team=team, created_at=long_ago)
+    recent = factories.OpportunityFactory(stage=stages[0], team=team, created_at=long_ago)
     for deal, when in ((old, timezone.now() - timedelta(days=60)), (recent, timezone.now())):
         opportunity_move_to_stage(
             opportunity=deal,

@@ -937,9 +937,9 @@ def test_500_page_renders_without_a_request_context():
 
 
 # session, user, roles, teams, the deal, the target stage; the move in its savepoint (2): lock,
-# the stage left, open required items, save, transition, outbox event; then the card, the
-# stages and the column totals.
-MOVE_QUERIES = 17
+# the stage left, open required items, save, the visit ended, transition, outbox event; then
+# the card, the stages and the column totals.
+MOVE_QUERIES = 18
 
 
 def test_a_move_costs_the_same_queries_however_full_the_board(
