@@ -126,8 +126,8 @@ def test_dashboard_query_count_is_constant(
     # process is given), process filter, the summary with the MTTC trend and six grouped
     # tables (on PostgreSQL one GROUPING SETS query and the owner and team names; on SQLite
     # seven queries, seven for their durations and two for the names), stages, funnel, time
-    # in stage (+1 on SQLite), dwell shift, pipeline by stage, pipeline history, ESAT, consistency (exits and
-    # their stages), compliance, quotas.
+    # in stage (+1 on SQLite), dwell shift, pipeline by stage, pipeline history, ESAT,
+    # consistency (exits and their stages), compliance, quotas.
     expected = 21 if connection.vendor == "postgresql" else 37
     client.force_login(carol)
     params = dashboard_params(pipeline, period="all")
