@@ -52,6 +52,10 @@ def configure_environment() -> tuple[str, str]:
     """Settings the bench needs before Django starts; returns (database URL, broker URL)."""
     database_url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     broker_url = os.environ.setdefault("CELERY_BROKER_URL", DEFAULT_BROKER_URL)
+    # As in production (docker-compose.yml): a cache the web processes and workers share, here
+    # the broker's Redis database (no key clashes; purged with it at the end of the run).
+    if broker_url.startswith(("redis://", "rediss://")):
+        os.environ.setdefault("REDIS_CACHE_URL", broker_url)
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     # Loopback only: the in-process client and gunicorn are both reached as 127.0.0.1 over
@@ -249,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             "SECURE_SSL_REDIRECT": "0",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
+            "REDIS_CACHE_URL": os.environ.get("REDIS_CACHE_URL", ""),
         },
     )
     try:

@@ -1,8 +1,10 @@
 """StageTransition.left_at: every visit ends where the deal's next transition starts."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from epos.lib.errors import InvalidInput
@@ -163,3 +165,17 @@ def test_relink_recomputes_passed_entries(alice, opportunity, stages):
     transitions_relink(opportunity_ids=[opportunity.pk])
 
     assert _passed(opportunity) == expected
+
+
+def test_the_relink_command_repairs_history_edited_outside_the_application(
+    alice, opportunity, stages
+):
+    _walk(opportunity, stages, alice, opportunity.created_at)
+    expected = _history(opportunity), _passed(opportunity)
+    StageTransition.objects.filter(opportunity=opportunity).update(left_at=None, passed_at=None)
+    out = io.StringIO()
+
+    call_command("relink_transitions", str(opportunity.pk), stdout=out)
+
+    assert out.getvalue().strip() == "4 visit end(s) corrected."
+    assert (_history(opportunity), _passed(opportunity)) == expected
