@@ -3,8 +3,9 @@ drill-down behind a bar."""
 
 import pytest
 
+from metrics.tasks import dashboard_refresh
 from tests.browser.conftest import login, screenshot
-from tests.metrics.conftest import build_pipeline
+from tests.metrics.conftest import build_pipeline, win_g
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -112,3 +113,40 @@ def test_clicking_a_bar_lists_the_deals_behind_it(page, pipeline, carol):
     rows = page.locator("#drilldown tbody tr td:first-child a").all_inner_texts()
     assert sorted(rows) == ["A", "C", "D", "F"]
     screenshot(page, "dashboard-drilldown-demo")
+
+
+def test_after_a_change_the_page_shows_its_last_figures_then_reloads_with_new_ones(
+    page, pipeline, carol, settings, monkeypatch, tmp_path
+):
+    # Production's set-up: a broker (the queued refresh is recorded here and run below, as
+    # the worker would) and a cache the worker shares with the web process.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.METRICS_SERVE_STALE = True
+    settings.METRICS_CACHE_SECONDS = 300
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    queued = []
+    monkeypatch.setattr(dashboard_refresh, "delay", lambda *args: queued.append(args))
+    login(page, "carol")
+    open_dashboard(page, pipeline)
+    won_before = int(page.inner_text('[data-kpi="win-rate"] .kpi-sub').split(" won")[0])
+    assert page.locator("#stale-figures").count() == 0
+
+    win_g(pipeline, carol)
+    open_dashboard(page, pipeline)
+    banner = page.locator("#stale-figures")
+    assert banner.is_visible()
+    assert "before the latest changes" in banner.inner_text()
+    assert f"{won_before} won" in page.inner_text('[data-kpi="win-rate"] .kpi-sub')
+    screenshot(page, "dashboard-stale-figures")
+    assert len(queued) == 1
+
+    dashboard_refresh.run(*queued[0])  # the worker's turn
+    # The banner polls; once the figures are ready the page reloads itself with them.
+    page.wait_for_selector("#stale-figures", state="detached", timeout=10_000)
+    page.wait_for_function("window.eposCharts && window.eposCharts['chart-funnel']")
+    assert f"{won_before + 1} won" in page.inner_text('[data-kpi="win-rate"] .kpi-sub')
