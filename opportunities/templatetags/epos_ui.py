@@ -138,6 +138,9 @@ _SECTIONS = (
     ("/board/", "board"),
     ("/opportunities/", "opportunities"),
     ("/blocks/", "blocks"),
+    # The discovery catalog and training paths are tabs of the building-block section.
+    ("/catalog/", "blocks"),
+    ("/training/", "blocks"),
     ("/dashboards/", "dashboards"),
     ("/pilots/", "pilots"),
     ("/imports/", "imports"),
