@@ -47,6 +47,7 @@ from opportunities.models import (
     StageTransition,
     Team,
 )
+from opportunities.services import visit_times
 from stages.models import Process, Stage, StageItem
 
 FULL_OPPORTUNITIES = 100_000
@@ -566,18 +567,6 @@ COMPLETION_COLUMNS = (
 NULL = r"\N"
 
 
-def _passed_at(path: list, stamps: list[str], index: int) -> str:
-    """StageTransition.passed_at of the index-th entry: the first later entry into an open or
-    won stage placed past it, for an open stage."""
-    here = path[index]
-    if here.kind != Stage.Kind.OPEN:
-        return NULL
-    for stage, stamp in zip(path[index + 1 :], stamps[index + 1 :], strict=True):
-        if stage.kind in (Stage.Kind.OPEN, Stage.Kind.WON) and stage.position > here.position:
-            return stamp
-    return NULL
-
-
 def _copy_opportunities(
     rng: random.Random,
     process: Process,
@@ -638,9 +627,9 @@ def _copy_opportunities(
             )  # fmt: skip
             opportunities.write("\t".join(map(str, values)) + "\n")
             previous = NULL
-            ends = [*stamps[1:], NULL]  # each visit lasts until the next transition
-            for index, (stage, stamp, left_at) in enumerate(zip(path, stamps, ends, strict=True)):
-                passed_at = _passed_at(path, stamps, index)
+            derived = visit_times(path, stamps)
+            for stage, stamp, (left_at, passed_at) in zip(path, stamps, derived, strict=True):
+                left_at, passed_at = left_at or NULL, passed_at or NULL
                 transitions.write(
                     f"{transition_id}\t{opportunity_id}\t{previous}\t{stage.pk}\t{stamp}\t"
                     f"{owner}\t\t\t[]\t{left_at}\t{passed_at}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
@@ -312,13 +313,7 @@ def opportunity_move_to_stage(
         # In one statement: the visit that ends now (the deal's last transition; the row lock
         # above keeps a concurrent move from ending it too), and, moving on to an open or won
         # stage, the entries into earlier open stages that this move passes for the first time.
-        passed = []
-        if to_stage.kind in (Stage.Kind.OPEN, Stage.Kind.WON):
-            passed = [
-                stage.pk
-                for stage in process_stages
-                if stage.kind == Stage.Kind.OPEN and stage.position < to_stage.position
-            ]
+        passed = [stage.pk for stage in process_stages if _passes(to_stage, stage)]
         passes = Q(passed_at__isnull=True, to_stage_id__in=passed)
         StageTransition.objects.filter(
             Q(opportunity=locked) & (Q(left_at__isnull=True) | passes)
@@ -351,6 +346,31 @@ def opportunity_move_to_stage(
                 topic="opportunity.lost", payload={**payload, "loss_reason": loss_reason}
             )
     return locked
+
+
+MOVING_ON = (Stage.Kind.OPEN, Stage.Kind.WON)  # entering one of these passes earlier stages
+
+
+def _passes(entered: Stage, earlier: Stage) -> bool:
+    """Does entering `entered` pass an earlier entry into `earlier` (StageTransition.passed_at)?"""
+    return (
+        earlier.kind == Stage.Kind.OPEN
+        and entered.kind in MOVING_ON
+        and entered.position > earlier.position
+    )
+
+
+def visit_times(stages: Sequence[Stage], times: Sequence) -> list[tuple]:
+    """(left_at, passed_at) of each transition of one deal, given the stages entered and the
+    times, in history order: what StageTransition stores for writers that build rows in bulk
+    (the importer, the bench generator) instead of moving the deal."""
+    derived = []
+    for index, (here, _) in enumerate(zip(stages, times, strict=True)):
+        later = list(zip(stages[index + 1 :], times[index + 1 :], strict=True))
+        left_at = later[0][1] if later else None
+        passed_at = next((at for stage, at in later if _passes(stage, here)), None)
+        derived.append((left_at, passed_at))
+    return derived
 
 
 RELINK_BATCH = 5000
@@ -400,7 +420,7 @@ def transitions_relink(*, opportunity_ids=None) -> int:
             return 0
         batches = [ids[start : start + RELINK_BATCH] for start in range(0, len(ids), RELINK_BATCH)]
     changed = 0
-    kinds = [Stage.Kind.OPEN, Stage.Kind.WON, Stage.Kind.OPEN]
+    kinds = [*MOVING_ON, Stage.Kind.OPEN]
     with transaction.atomic(), connection.cursor() as cursor:
         for batch in batches:
             among = f"opportunity_id IN ({', '.join(['%s'] * len(batch))})" if batch else ""

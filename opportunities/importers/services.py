@@ -48,6 +48,7 @@ from opportunities.importers.base import (
     replay,
 )
 from opportunities.models import Account, Opportunity, StageTransition, Team
+from opportunities.services import visit_times
 from stages.models import Process, Stage
 
 BATCH_SIZE = 1000
@@ -182,30 +183,11 @@ def _column_plan(model, given: set[str], now) -> tuple[list, list]:
 
 
 def _with_visit_ends(signature: list[tuple], stages: dict[int, Stage]) -> list[tuple]:
-    """Each transition with its derived columns (see StageTransition): `left_at`, the next
-    transition's time, and for an open stage `passed_at`, the first later entry into an open or
-    won stage past it. Rows are inserted in this order, so ids follow it and ties on the time
-    keep it."""
+    """Each transition with its derived columns (see `visit_times`), in time order. Rows are
+    inserted in this order, so ids follow it and ties on the time keep it."""
     ordered = sorted(signature, key=lambda transition: transition[2])  # stable on ties
-    moving_on = (Stage.Kind.OPEN, Stage.Kind.WON)
-    result = []
-    for index, transition in enumerate(ordered):
-        here = stages[transition[1]]
-        later = ordered[index + 1 :]
-        left_at = later[0][2] if later else None
-        passed_at = None
-        if here.kind == Stage.Kind.OPEN:
-            passed_at = next(
-                (
-                    moved_at
-                    for _, stage_id, moved_at, _ in later
-                    if stages[stage_id].kind in moving_on
-                    and stages[stage_id].position > here.position
-                ),
-                None,
-            )
-        result.append((transition, left_at, passed_at))
-    return result
+    derived = visit_times([stages[t[1]] for t in ordered], [t[2] for t in ordered])
+    return [(transition, *times) for transition, times in zip(ordered, derived, strict=True)]
 
 
 def _bulk_insert(model, rows: list[dict], *, now, return_ids: bool = False) -> list[int]:

@@ -13,6 +13,7 @@ from opportunities.services import (
     checklist_item_set,
     opportunity_move_to_stage,
     transitions_relink,
+    visit_times,
 )
 from tests import factories
 
@@ -179,3 +180,27 @@ def test_the_relink_command_repairs_history_edited_outside_the_application(
 
     assert out.getvalue().strip() == "4 visit end(s) corrected."
     assert (_history(opportunity), _passed(opportunity)) == expected
+
+
+def test_bulk_writers_derive_the_same_columns_as_the_move_service(alice, opportunity, stages):
+    """visit_times (the importer and the bench generator) against what moves stored."""
+    _walk(opportunity, stages, alice, opportunity.created_at)
+    for item in stages[2].items.all():
+        checklist_item_set(opportunity=opportunity, item=item, actor=alice, done=True)
+    opportunity_move_to_stage(
+        opportunity=opportunity,
+        to_stage=stages[-2],  # Won
+        actor=alice,
+        moved_at=opportunity.created_at + timedelta(days=30),
+    )
+    rows = list(
+        StageTransition.objects.filter(opportunity=opportunity)
+        .select_related("to_stage")
+        .order_by("moved_at", "pk")
+    )
+
+    derived = visit_times([row.to_stage for row in rows], [row.moved_at for row in rows])
+
+    assert derived == [(row.left_at, row.passed_at) for row in rows]
+    # Every open entry was passed (the last Proposal by Won); Won itself is never passed.
+    assert [passed is not None for _, passed in derived] == [True] * 5 + [False]
