@@ -169,6 +169,11 @@ CELERY_TIMEZONE = TIME_ZONE
 METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 300)
 # After a change, show the dashboard's last figures at once and let a worker compute new ones.
 METRICS_SERVE_STALE = env_bool("METRICS_SERVE_STALE", True)
+# Database connections one dashboard may use at once for its independent sections (PostgreSQL,
+# outside a transaction; 1 runs them one after another). See metrics/lanes.py.
+METRICS_QUERY_LANES = env_int("METRICS_QUERY_LANES", 2)
+if not 1 <= METRICS_QUERY_LANES <= 8:
+    raise ImproperlyConfigured("METRICS_QUERY_LANES must be between 1 and 8.")
 
 # Email: printed to the console unless an SMTP host is configured.
 EMAIL_HOST = env_str("EMAIL_HOST")

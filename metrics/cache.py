@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -70,6 +71,12 @@ def generation(memo: dict) -> str:
     return memo["generation"]
 
 
+def prime(scope) -> None:
+    """Read the scope's generation now, when the cache is on (before threads share the scope)."""
+    if cache_seconds() and scope.key is not None:
+        generation(scope.memo)
+
+
 def _plain(value):
     if isinstance(value, Model):
         return value.pk
@@ -85,9 +92,13 @@ def digest(value) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+_served_lock = threading.Lock()
+
+
 def _note_served(memo: dict, computed_at: float) -> None:
     """The oldest result served for this scope: what the page says its figures are as of."""
-    memo["as_of"] = min(memo.get("as_of", computed_at), computed_at)
+    with _served_lock:  # selectors of one scope may run side by side (metrics.lanes)
+        memo["as_of"] = min(memo.get("as_of", computed_at), computed_at)
 
 
 def cached(name: str) -> Callable:

@@ -215,6 +215,13 @@ class StageTransition(models.Model):
                 include=["moved_at", "left_at", "passed_at"],
                 name="transition_stage_deal_idx",
             ),
+            # Overridden gates are rare: the metrics that split deals by them read this small
+            # index instead of scanning every transition.
+            models.Index(
+                fields=["opportunity"],
+                condition=~models.Q(override_reason=""),
+                name="transition_override_idx",
+            ),
         ]
 
     def __str__(self):

@@ -67,7 +67,7 @@ def test_warm_dashboard_keeps_a_constant_and_smaller_query_count(
     # The cold count plus the generation lookup, then only what is not cached: session, user,
     # roles, teams, process and team choices, process filter, generation, stages, pipeline
     # history, quotas.
-    cold = 22 if connection.vendor == "postgresql" else 38
+    cold = 22 if connection.vendor == "postgresql" else 37
     client.force_login(carol)
     params = {"process": pipeline.process.pk, "period": "all"}
     url = reverse("metrics:dashboard")
