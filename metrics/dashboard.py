@@ -246,9 +246,7 @@ def _figures(scope: Scope, stages: list, today: date) -> dict:
         "history": lambda: selectors.pipeline_history(
             user=scope.user, process=scope.process, team=scope.team, period=scope.period
         ),
-        "quotas": lambda: selectors.quota_attainment(
-            user=scope.user, on=_quota_day(scope, today)
-        ),
+        "quotas": lambda: selectors.quota_attainment(user=scope.user, on=_quota_day(scope, today)),
     }
     if lanes.side_by_side():
         prime(scope)  # the lanes share the scope's cache generation: read it once, here

@@ -578,9 +578,7 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
         )
     }
     for row in result:
-        row["mttc_percentiles"] = percentiles.get(
-            (row["grouping_id"], *(row[key] for key in keys))
-        )
+        row["mttc_percentiles"] = percentiles.get((row["grouping_id"], *(row[key] for key in keys)))
     # GROUPING() sets one bit per key, the first key's the highest, for each key a row is NOT
     # grouped by; the overall row has every bit set.
     everything = (1 << len(names)) - 1
