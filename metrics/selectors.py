@@ -36,6 +36,7 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -249,6 +250,9 @@ def _summary_aggregates(*, with_percentiles: bool) -> dict:
             filter=still_open,
             output_field=AMOUNT,
         ),
+        # Equal when every deal has the same currency; amounts are never converted.
+        "currency_min": Min("currency"),
+        "currency_max": Max("currency"),
     }
     if with_percentiles:
         aggregates["mttc_percentiles"] = PercentilesCont(
@@ -271,7 +275,12 @@ def _finish_summary(row: Mapping) -> dict:
     won_clocked, lost_clocked = row["won_clocked"], row["lost_clocked"]
     won_amount = row["won_amount"] or Decimal("0")
     median, p90 = _split_percentiles(row.get("mttc_percentiles"))
+    low, high = row["currency_min"], row["currency_max"]
     return {
+        # The deals' currency when they share one; None when there are none or several (their
+        # amounts are then added as recorded, without conversion).
+        "currency": low if low == high else None,
+        "mixed_currencies": low != high,
         "won_count": won,
         "lost_count": lost,
         "open_count": row["open"],
@@ -535,11 +544,12 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
         x_outcome=F("outcome"),
         x_clocked=ExpressionWrapper(Q(engaged_at__isnull=False), output_field=BooleanField()),
         x_amount=F("amount"),
+        x_currency=F("currency"),
         x_days=_mttc_duration(),
         x_weighted=ExpressionWrapper(
             F("amount") * F("stage__probability") / Value(Decimal("100.0")), output_field=AMOUNT
         ),
-    ).values(*keys, "x_outcome", "x_clocked", "x_amount", "x_days", "x_weighted")
+    ).values(*keys, "x_outcome", "x_clocked", "x_amount", "x_currency", "x_days", "x_weighted")
     # The literals below are this module's own constants, never user input.
     won, lost = f"x_outcome = '{WON}'", f"x_outcome = '{LOST}'"
     still_open = f"x_outcome = '{OPEN}'"
@@ -558,6 +568,8 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
             "won_amount": f"SUM(x_amount) FILTER (WHERE {won})",
             "open_amount": f"SUM(x_amount) FILTER (WHERE {still_open})",
             "weighted_amount": f"SUM(x_weighted) FILTER (WHERE {still_open})",
+            "currency_min": "MIN(x_currency)",
+            "currency_max": "MAX(x_currency)",
         },
     )
     fractions = ", ".join(repr(float(fraction)) for fraction in PERCENTILES)

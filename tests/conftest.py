@@ -32,6 +32,16 @@ def require_service(name: str, available: bool, why: str = "") -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_metric_lanes(django_db_setup):
+    """Close the dashboard lanes' connections (metrics/lanes.py) before the test database is
+    dropped: a live server or a transactional test may have opened them."""
+    yield
+    from metrics import lanes
+
+    lanes.close_connections()
+
+
 @pytest.fixture
 def postgres_only(db):
     from django.db import connection

@@ -23,6 +23,12 @@ class SummaryFieldsSerializer(serializers.Serializer):
     won_amount_total = serializers.FloatField()
     pipeline_amount = serializers.FloatField()
     weighted_pipeline_amount = serializers.FloatField()
+    currency = serializers.CharField(
+        allow_null=True,
+        help_text="ISO code shared by the deals' amounts; null when they have several "
+        "(amounts are then added as recorded, never converted) or there are none.",
+    )
+    mixed_currencies = serializers.BooleanField()
     qualified_out_count = serializers.IntegerField()
     qualified_out_rate = serializers.FloatField(
         allow_null=True, help_text="qualified out / (won + lost + qualified out)"

@@ -36,6 +36,7 @@ def test_summary_of_the_period_for_the_teams_manager(pipeline, carol):
     result = selectors.summary(scope=scope_for(carol, pipeline, **PERIOD))
 
     assert result["won_count"] == 3  # A, B, C; I closed before the period
+    assert (result["currency"], result["mixed_currencies"]) == ("USD", False)
     assert result["lost_count"] == 1  # D; E is qualified out
     assert result["qualified_out_count"] == 1
     assert result["open_count"] == 2  # F, G

@@ -60,6 +60,20 @@ def test_dashboard_shows_the_hand_computed_headline(client, pipeline, carol):
     assert "9 of 11 gated exits met" in html
 
 
+def test_amount_tiles_name_the_currency_and_warn_when_deals_mix_currencies(client, pipeline, carol):
+    client.force_login(carol)
+    html = client.get(DASHBOARD, dashboard_params(pipeline)).content.decode()
+    assert 'Pipeline <span class="currency">USD</span>' in html
+    assert "mixed-currencies" not in html
+
+    # G (open, 8,000) is re-recorded in euros: the sum can no longer carry one code.
+    type(pipeline.deals["G"]).objects.filter(pk=pipeline.deals["G"].pk).update(currency="EUR")
+    html = client.get(DASHBOARD, dashboard_params(pipeline)).content.decode()
+    assert 'class="currency"' not in html
+    assert 'data-testid="mixed-currencies"' in html
+    assert "without conversion" in html
+
+
 def test_dashboard_defaults_to_the_busiest_process_and_the_last_12_months(client, pipeline, carol):
     client.force_login(carol)
     response = client.get(DASHBOARD)
