@@ -113,6 +113,16 @@ def _plural(count: int, word: str, plural: str = "") -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
+def _keep_while_recorded(entry, **pair) -> None:
+    """Refuse to delete a catalog entry that a deal's discovery records (409)."""
+    deals = _deal_count(**pair)
+    if deals:
+        raise Conflict(
+            f"{_plural(deals, 'deal')} recorded “{entry.title}” in discovery; it stays in "
+            "the catalog so their discovery is kept. Edit it instead."
+        )
+
+
 # --- business challenges ------------------------------------------------------------------------
 
 
@@ -170,12 +180,7 @@ def challenge_delete(*, challenge: BusinessChallenge, actor) -> int:
     _require_curator(actor, "the discovery catalog")
     with transaction.atomic():
         locked = BusinessChallenge.objects.select_for_update().get(pk=challenge.pk)
-        deals = _deal_count(challenge=locked)
-        if deals:
-            raise Conflict(
-                f"{_plural(deals, 'deal')} recorded “{locked.title}” in discovery; it stays in "
-                "the catalog so their discovery is kept. Edit it instead."
-            )
+        _keep_while_recorded(locked, challenge=locked)
         links = locked.need_links.count()
         try:
             locked.delete()
@@ -244,12 +249,7 @@ def need_delete(*, need: TechnicalNeed, actor) -> int:
     _require_curator(actor, "the discovery catalog")
     with transaction.atomic():
         locked = TechnicalNeed.objects.select_for_update().get(pk=need.pk)
-        deals = _deal_count(need=locked)
-        if deals:
-            raise Conflict(
-                f"{_plural(deals, 'deal')} recorded “{locked.title}” in discovery; it stays in "
-                "the catalog so their discovery is kept. Edit it instead."
-            )
+        _keep_while_recorded(locked, need=locked)
         blocks = locked.blocks.count()
         if blocks:
             raise Conflict(

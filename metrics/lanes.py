@@ -25,13 +25,13 @@ from django.db import close_old_connections, connection, connections
 
 T = TypeVar("T")
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[ThreadPoolExecutor, int] | None = None  # (the pool, its number of threads)
 _pool_lock = threading.Lock()
 
 
 def lanes() -> int:
     """How many connections may serve one page at once (1: no side-by-side queries)."""
-    return max(1, int(getattr(settings, "METRICS_QUERY_LANES", 1)))
+    return settings.METRICS_QUERY_LANES
 
 
 def side_by_side() -> bool:
@@ -39,11 +39,13 @@ def side_by_side() -> bool:
 
 
 def _executor() -> ThreadPoolExecutor:
+    """The process's pool, sized by the setting when first used."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=lanes(), thread_name_prefix="metrics-lane")
-        return _pool
+            size = lanes()
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="metrics-lane"), size
+        return _pool[0]
 
 
 def close_connections(timeout: float = 10) -> None:
@@ -54,10 +56,10 @@ def close_connections(timeout: float = 10) -> None:
     """
     global _pool
     with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is None:
+        current, _pool = _pool, None
+    if current is None:
         return
-    count = pool._max_workers
+    pool, count = current
     barrier = threading.Barrier(count)
 
     def close() -> None:

@@ -12,12 +12,6 @@ from tests.conftest import require_service
 from tests.metrics.conftest import day
 
 
-@pytest.fixture(autouse=True)
-def _close_lane_connections():
-    yield
-    lanes.close_connections()  # so the test database can be dropped
-
-
 def _build(user, pipeline, today):
     scope = selectors.metric_scope(
         user=user, params={"process": pipeline.process.pk, "closed_after": day(-60).isoformat()}
