@@ -336,6 +336,14 @@ class Grouping:
     label_fields: tuple[str, ...] = ()
     choices: Mapping | None = None
     empty_label: str = "—"
+    # Groupings of one family take few values together (an owner has one team; products,
+    # use cases, segments and sources are short lists): `summary_sets` aggregates the deals
+    # once per family, on all its keys, and adds the rows up per grouping.
+    family: str = ""
+
+    def __post_init__(self):
+        if not self.family:
+            object.__setattr__(self, "family", self.name)
 
     def expression(self):
         return F(self.key) if isinstance(self.key, str) else self.key
@@ -371,15 +379,19 @@ GROUPINGS: dict[str, Grouping] = {
             "owner_id",
             ("owner__first_name", "owner__last_name", "owner__username"),
             empty_label="No owner",
+            family="people",
         ),
-        Grouping("team", "Team", "team_id", ("team__name",), empty_label="No team"),
-        Grouping("product", "Product", "product", empty_label="No product"),
+        Grouping(
+            "team", "Team", "team_id", ("team__name",), empty_label="No team", family="people"
+        ),
+        Grouping("product", "Product", "product", empty_label="No product", family="kind"),
         Grouping(
             "use_case",
             "Use case",
             "use_case",
             choices=dict(Opportunity.UseCase.choices),
             empty_label="No use case",
+            family="kind",
         ),
         Grouping(
             "segment",
@@ -387,6 +399,7 @@ GROUPINGS: dict[str, Grouping] = {
             "account__segment",
             choices=dict(Account.Segment.choices),
             empty_label="No segment",
+            family="kind",
         ),
         Grouping(
             "source",
@@ -394,6 +407,7 @@ GROUPINGS: dict[str, Grouping] = {
             "source",
             choices=dict(Opportunity.Source.choices),
             empty_label="No source",
+            family="kind",
         ),
         Grouping(
             "process",
@@ -512,33 +526,75 @@ def _group_labels(keys: dict[str, list]) -> dict[tuple[str, object], dict]:
     return labels
 
 
-def _grouping_sets_rows(inner: QuerySet, keys: list[str], aggregates: dict[str, str]) -> list:
-    """`aggregates` over the rows of `inner` for the overall set and one set per key."""
+def _grouping_sets_rows(
+    inner: QuerySet, keys: list[str], sets: list[tuple[str, ...]], aggregates: dict[str, str]
+) -> list:
+    """`aggregates` over the rows of `inner` for each of `sets` (tuples of its columns);
+    `grouping_id` is GROUPING(keys): one bit per key, the first key's the highest, set for
+    each key the row is NOT grouped by."""
     inner_sql, params = inner.query.sql_with_params()
-    key_list = ", ".join(keys)
+    columns = list(dict.fromkeys(column for grouping_set in sets for column in grouping_set))
     select = [
-        f"GROUPING({key_list}) AS grouping_id",
-        *keys,
+        f"GROUPING({', '.join(keys)}) AS grouping_id",
+        *columns,
         *(f"{sql} AS {alias}" for alias, sql in aggregates.items()),
     ]
-    sets = ", ".join(["()", *(f"({key})" for key in keys)])
+    listed = ", ".join(f"({', '.join(grouping_set)})" for grouping_set in sets)
     sql = (
         f"SELECT {', '.join(select)} FROM ({inner_sql}) AS deals "  # noqa: S608
-        f"GROUP BY GROUPING SETS ({sets})"
+        f"GROUP BY GROUPING SETS ({listed})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        columns = [column[0] for column in cursor.description]
-        return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def _grouping_id(keys: list[str], grouped_by: Iterable[str]) -> int:
+    everything = (1 << len(keys)) - 1
+    return everything & ~sum(1 << (len(keys) - 1 - keys.index(key)) for key in grouped_by)
+
+
+# The additive figures of `_summary_aggregates`, and how an empty set gives them.
+_ADDITIVE = {
+    "won": 0, "lost": 0, "qualified_out": 0, "open": 0, "won_clocked": 0, "lost_clocked": 0,
+    "won_days": None, "lost_days": None, "won_amount": None, "open_amount": None,
+    "weighted_amount": None,
+}  # fmt: skip
+
+
+def _add_figures(into: dict | None, row: Mapping) -> dict:
+    """`into` plus one row of additive figures and its currency (`x_currency`), as the
+    aggregates over both rows' deals would give them (a SUM of nothing is NULL)."""
+    if into is None:
+        into = {**_ADDITIVE, "currency_min": None, "currency_max": None}
+    for name in _ADDITIVE:
+        if row[name] is not None:
+            into[name] = row[name] if into[name] is None else into[name] + row[name]
+    currency = row["x_currency"]
+    if currency is not None:
+        low, high = into["currency_min"], into["currency_max"]
+        into["currency_min"] = currency if low is None else min(low, currency)
+        into["currency_max"] = currency if high is None else max(high, currency)
+    return into
 
 
 def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict[str, list]]:
-    """Two statements. The additive figures hash every set in one pass over the deals; the
-    MTTC percentiles, an ordered-set aggregate that needs one sort per set, read only the won
-    deals with a clock. Computed together, all the deals went through every sort (2x slower).
+    """Two statements.
+
+    The additive figures come from one pass over the deals that hashes each into a few sets:
+    one per family of groupings (owner and team; product, use case, segment and source), on
+    the family's keys together and the currency, added up per grouping here. A set per
+    grouping, with MIN/MAX(currency) in each, cost twice as much: every set is a hash probe
+    and a dozen aggregates per deal.
+
+    The MTTC percentiles cannot be added up: an ordered-set aggregate, one sort per grouping,
+    over the won deals with a clock only. Computed with the rest, all the deals went through
+    every sort.
     """
     rows = scope.opportunities.order_by().filter(_in_summary(scope.period))
     keys = {f"g_{name}": GROUPINGS[name].expression() for name in names}
+    key_list = list(keys)
     inner = rows.annotate(
         **keys,
         x_outcome=F("outcome"),
@@ -550,12 +606,20 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
             F("amount") * F("stage__probability") / Value(Decimal("100.0")), output_field=AMOUNT
         ),
     ).values(*keys, "x_outcome", "x_clocked", "x_amount", "x_currency", "x_days", "x_weighted")
+    families: dict[str, list[str]] = {}
+    for name in names:
+        families.setdefault(GROUPINGS[name].family, []).append(name)
+    family_sets = {
+        _grouping_id(key_list, [f"g_{name}" for name in members]): members
+        for members in families.values()
+    } or {_grouping_id(key_list, []): []}
     # The literals below are this module's own constants, never user input.
     won, lost = f"x_outcome = '{WON}'", f"x_outcome = '{LOST}'"
     still_open = f"x_outcome = '{OPEN}'"
-    result = _grouping_sets_rows(
+    additive = _grouping_sets_rows(
         inner,
-        list(keys),
+        key_list,
+        [(*(f"g_{name}" for name in members), "x_currency") for members in family_sets.values()],
         {
             "won": f"COUNT(*) FILTER (WHERE {won})",
             "lost": f"COUNT(*) FILTER (WHERE {lost})",
@@ -568,10 +632,20 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
             "won_amount": f"SUM(x_amount) FILTER (WHERE {won})",
             "open_amount": f"SUM(x_amount) FILTER (WHERE {still_open})",
             "weighted_amount": f"SUM(x_weighted) FILTER (WHERE {still_open})",
-            "currency_min": "MIN(x_currency)",
-            "currency_max": "MAX(x_currency)",
         },
     )
+    # Every deal is in one row of each family's set: the first family's rows add up to all.
+    overall = None
+    figures: dict[str, dict] = {name: {} for name in names}
+    first = next(iter(family_sets))
+    for row in additive:
+        if row["grouping_id"] == first:
+            overall = _add_figures(overall, row)
+        for name in family_sets[row["grouping_id"]]:
+            key = row[f"g_{name}"]
+            figures[name][key] = _add_figures(figures[name].get(key), row)
+    overall = overall or _add_figures(None, {**_ADDITIVE, "x_currency": None})
+
     fractions = ", ".join(repr(float(fraction)) for fraction in PERCENTILES)
     durations = (
         rows.filter(outcome=WON, engaged_at__isnull=False)
@@ -579,50 +653,42 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
         .values(*keys, "x_days")
     )
     percentiles = {
-        (row["grouping_id"], *(row[key] for key in keys)): row["mttc_percentiles"]
+        (row["grouping_id"], *(row[key] for key in key_list)): row["mttc_percentiles"]
         for row in _grouping_sets_rows(
             durations,
-            list(keys),
+            key_list,
+            [(), *((key,) for key in key_list)],
             {
                 "mttc_percentiles": f"percentile_cont(ARRAY[{fractions}]::double precision[]) "
                 "WITHIN GROUP (ORDER BY x_days)"
             },
         )
     }
-    for row in result:
-        row["mttc_percentiles"] = percentiles.get((row["grouping_id"], *(row[key] for key in keys)))
-    # GROUPING() sets one bit per key, the first key's the highest, for each key a row is NOT
-    # grouped by; the overall row has every bit set.
-    everything = (1 << len(names)) - 1
-    bit_of = {
-        everything & ~(1 << (len(names) - 1 - index)): name for index, name in enumerate(names)
-    }
-    overall = next(row for row in result if row["grouping_id"] == everything)
+    everything = _grouping_id(key_list, [])
+    overall["mttc_percentiles"] = percentiles.get((everything, *(None for _ in key_list)))
+
     # Names are looked up afterwards: carried through the sorts, they would widen every row.
-    labels = _group_labels(
-        {
-            name: [row[f"g_{name}"] for row in result if bit_of.get(row["grouping_id"]) == name]
-            for name in names
-        }
-    )
-    groups: dict[str, list] = {name: [] for name in names}
-    for row in result:
-        name = bit_of.get(row["grouping_id"])
-        if name is None:
-            continue
+    labels = _group_labels({name: list(figures[name]) for name in names})
+    groups: dict[str, list] = {}
+    for name in names:
         grouping = GROUPINGS[name]
-        row["group_key"] = row[f"g_{name}"]
-        row.update(labels.get((name, row["group_key"]), {}))
-        groups[name].append(
-            {
-                "key": grouping.output_key(row["group_key"]),
-                "label": grouping.label(row),
-                **_finish_summary(row),
-            }
-        )
-    return _finish_summary(overall), {
-        name: _sort_groups(GROUPINGS[name], groups[name]) for name in names
-    }
+        own = _grouping_id(key_list, [f"g_{name}"])
+        groups[name] = []
+        for key, row in figures[name].items():
+            row["group_key"] = key
+            row["mttc_percentiles"] = percentiles.get(
+                (own, *(key if column == f"g_{name}" else None for column in key_list))
+            )
+            row.update(labels.get((name, key), {}))
+            groups[name].append(
+                {
+                    "key": grouping.output_key(key),
+                    "label": grouping.label(row),
+                    **_finish_summary(row),
+                }
+            )
+        groups[name] = _sort_groups(grouping, groups[name])
+    return _finish_summary(overall), groups
 
 
 # --- stage flow: funnel (reached-or-passed) and time in stage --------------------------------

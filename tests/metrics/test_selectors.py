@@ -507,9 +507,13 @@ def test_drilldown_refuses_a_quota_the_user_may_not_see(pipeline, carol, alice, 
         selectors.drilldown(scope=scope_for(carol, pipeline), drill="quota", key=str(hidden.pk))
 
 
-def test_summary_sets_match_summary_and_summary_by(pipeline, root):
+@pytest.mark.parametrize("currencies", ["one", "mixed"])
+def test_summary_sets_match_summary_and_summary_by(pipeline, root, currencies):
     # On PostgreSQL one GROUPING SETS query; elsewhere the separate selectors. Either way the
-    # figures are those of the separate selectors.
+    # figures are those of the separate selectors, the currency of each group included.
+    if currencies == "mixed":
+        deal = pipeline.deals["G"]
+        type(deal).objects.filter(pk=deal.pk).update(currency="EUR")
     scope = scope_for(root, pipeline, **PERIOD)
     names = ("month", "owner", "team", "product", "use_case", "segment", "source")
     overall, grouped = selectors.summary_sets(scope=scope, group_bys=names)
@@ -525,3 +529,20 @@ def test_summary_sets_match_summary_and_summary_by(pipeline, root):
     for name in names:
         separate = selectors.summary_by(scope=scope, group_by=name)
         assert grouped[name] == [close(group) for group in separate], name
+    mixed = [group["label"] for group in grouped["owner"] if group["mixed_currencies"]]
+    assert overall["mixed_currencies"] is (currencies == "mixed")
+    assert mixed == ([_owner_label(pipeline.deals["G"])] if currencies == "mixed" else [])
+
+
+def _owner_label(deal):
+    return deal.owner.get_full_name() or deal.owner.username
+
+
+def test_summary_sets_of_a_scope_without_deals(root):
+    process, _ = factories.make_process()
+    scope = selectors.metric_scope(user=root, params={"process": process.pk})
+    overall, grouped = selectors.summary_sets(scope=scope, group_bys=("month", "owner"))
+    assert overall == selectors.summary(scope=scope)
+    assert (overall["won_count"], overall["open_count"], overall["currency"]) == (0, 0, None)
+    assert overall["mixed_currencies"] is False
+    assert grouped == {"month": [], "owner": []}
