@@ -223,7 +223,7 @@ def _mttc_duration() -> DaysBetween:
     return DaysBetween(F("closed_at"), F("engaged_at"))
 
 
-def _summary_aggregates(*, with_percentiles: bool) -> dict:
+def _summary_aggregates(*, with_percentiles: bool, with_currency: bool = True) -> dict:
     """Conditional aggregates over the rows `_in_summary` keeps (open deals, deals closed in
     the period). Each figure that `_finish_summary` can derive (rates, means, the cycle over
     won and lost) is left to it, so every row feeds as few aggregates as possible: a duration
@@ -250,10 +250,10 @@ def _summary_aggregates(*, with_percentiles: bool) -> dict:
             filter=still_open,
             output_field=AMOUNT,
         ),
-        # Equal when every deal has the same currency; amounts are never converted.
-        "currency_min": Min("currency"),
-        "currency_max": Max("currency"),
     }
+    if with_currency:
+        # Equal when every deal has the same currency; amounts are never converted.
+        aggregates |= {"currency_min": Min("currency"), "currency_max": Max("currency")}
     if with_percentiles:
         aggregates["mttc_percentiles"] = PercentilesCont(
             duration, PERCENTILES, filter=won & clocked
@@ -434,14 +434,19 @@ def summary_by(*, scope: Scope, group_by: str) -> list[dict]:
         raise InvalidInput(f"Unknown grouping {group_by!r}.", errors={"group_by": [group_by]})
     rows = scope.opportunities.order_by().filter(_in_summary(scope.period))
     # Group by the key alone, without joining the names: an id hashes faster than names, and
-    # the few labels are looked up afterwards. The percentiles come from a second statement
-    # over the won deals only: in the first, every deal would go through their sort.
-    grouped = list(
-        rows.annotate(group_key=grouping.expression())
-        .values("group_key")
-        .annotate(**_summary_aggregates(with_percentiles=False))
+    # the few labels are looked up afterwards. Each key's rows are split by currency and added
+    # up here (MIN/MAX of the currency in every group compared text twice per deal). The
+    # percentiles come from a second statement over the won deals only: in the first, every
+    # deal would go through their sort.
+    figures: dict = {}
+    for row in (
+        rows.annotate(group_key=grouping.expression(), x_currency=F("currency"))
+        .values("group_key", "x_currency")
+        .annotate(**_summary_aggregates(with_percentiles=False, with_currency=False))
         .order_by()
-    )
+    ):
+        figures[row["group_key"]] = _add_figures(figures.get(row["group_key"]), row)
+    grouped = [{"group_key": key, **sums} for key, sums in figures.items()]
     if grouping.label_fields:
         labels = _group_labels({grouping.name: [row["group_key"] for row in grouped]})
         for row in grouped:
