@@ -722,6 +722,12 @@ def process_stages(process: Process) -> list[Stage]:
     return list(Stage.objects.filter(process=process).order_by("position"))
 
 
+def visit_length() -> DaysBetween:
+    """How long a completed visit of a stage lasted, in days. On PostgreSQL the index
+    `transition_stay_idx` (opportunities migration 0008) holds this very expression."""
+    return DaysBetween(F("left_at"), F("moved_at"))
+
+
 def _flow_opportunities(scope: Scope) -> QuerySet:
     """The deals whose transitions a stage metric reads. A deal closed before the period has
     no move in it (its close is its last move), so it is skipped."""
@@ -778,7 +784,7 @@ def _time_figures(scope: Scope, stages: Sequence[Stage], now: datetime) -> dict[
     percentiles_in_sql = supports_percentile_aggregate()
     done = Q(left_at__isnull=False)
     waiting = Q(left_at__isnull=True)
-    stay = DaysBetween(F("left_at"), F("moved_at"))
+    stay = visit_length()
     age = DaysBetween(Value(now, output_field=DateTimeField()), F("moved_at"))
     deadlines = [
         When(to_stage_id=stage.pk, then=Value(now - timedelta(days=stage.target_days)))
@@ -967,7 +973,7 @@ def dwell_shift(
         left_at__lte=F("deal_closed_at"),
     )
     final = Q(left_at__isnull=True)  # the entry into Won that closed the deal
-    stay = DaysBetween(F("left_at"), F("moved_at"))
+    stay = visit_length()
     windows = {"recent": recent.q("deal_closed_at"), "baseline": baseline.q("deal_closed_at")}
     aggregates = {}
     for name, window in windows.items():

@@ -179,13 +179,17 @@ class Opportunity(models.Model):
 class StageTransition(models.Model):
     """Append-only: every entry into a stage. The source of truth for every time metric."""
 
+    # No index of their own on `opportunity` and `to_stage`: the composite indexes below lead
+    # with them and serve the same lookups. Every move writes to each index of this table.
     opportunity = models.ForeignKey(
-        Opportunity, on_delete=models.CASCADE, related_name="transitions"
+        Opportunity, on_delete=models.CASCADE, related_name="transitions", db_index=False
     )
     from_stage = models.ForeignKey(
         Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="entries")
+    to_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     moved_at = models.DateTimeField()
     moved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -215,6 +219,8 @@ class StageTransition(models.Model):
                 include=["moved_at", "left_at", "passed_at"],
                 name="transition_stage_deal_idx",
             ),
+            # On PostgreSQL, migration 0008 adds `transition_stay_idx`: each stage's completed
+            # visits in order of length, for the time-in-stage percentiles.
             # Overridden gates are rare: the metrics that split deals by them read this small
             # index instead of scanning every transition.
             models.Index(

@@ -112,3 +112,20 @@ def test_an_error_in_one_lane_is_raised_to_the_caller(settings):
     with pytest.raises(ValueError, match="section failed"):
         lanes.run({"fails": fails, "slow": slow})
     assert finished == [True]  # the other job was not abandoned half-way
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lanes_do_not_also_start_parallel_workers(settings):
+    # The lanes are the page's parallelism; the caller's connection keeps the server's setting.
+    require_service("PostgreSQL", connection.vendor == "postgresql", "lanes are PostgreSQL only")
+    settings.METRICS_QUERY_LANES = 2
+
+    def workers():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0], threading.get_ident()
+
+    results = lanes.run({"first": workers, "second": workers})
+    assert {value for value, _ in results.values()} == {"0"}
+    assert threading.get_ident() not in {ident for _, ident in results.values()}
+    assert workers()[0] != "0"

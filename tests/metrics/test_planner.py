@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
+from metrics import selectors
 from metrics.selectors import GROUPINGS
-from opportunities.models import Opportunity
+from opportunities.models import Opportunity, StageTransition
 from tests.conftest import require_service
 from tests.factories import AccountFactory, make_process
 
@@ -48,3 +49,29 @@ def test_the_month_a_deal_closed_has_statistics_so_months_are_not_guessed_per_ti
     assert len(months) == 3
     plan = json.loads(months.explain(format="json"))[0]["Plan"]
     assert plan["Plan Rows"] <= 10, plan
+
+
+@pytest.mark.django_db
+def test_visits_can_be_read_in_order_of_length_from_an_index(pipeline):
+    """Time in stage sorts each stage's visit lengths for the percentiles. Read from
+    `transition_stay_idx` they arrive sorted and sorting them costs one pass; that needs the
+    index's expression to be the selector's, which the planner checks here: only an index on
+    (stage, that expression) gives this order without a sort."""
+    require_service("PostgreSQL", connection.vendor == "postgresql", "a PostgreSQL index")
+    visits = (
+        StageTransition.objects.filter(
+            to_stage_id__in=[pipeline.discovery.pk, pipeline.demo.pk, pipeline.proposal.pk],
+            left_at__isnull=False,
+        )
+        .annotate(length=selectors.visit_length())
+        .order_by("to_stage_id", "length")
+        .values_list("to_stage_id", "length")
+    )
+    lengths = list(visits)
+    assert lengths == sorted(lengths) and len(lengths) > 5
+    with connection.cursor() as cursor:
+        for method in ("sort", "incremental_sort", "seqscan", "bitmapscan"):
+            cursor.execute(f"SET LOCAL enable_{method} = off")
+    plan = json.dumps(json.loads(visits.explain(format="json")))
+    assert '"Index Name": "transition_stay_idx"' in plan, plan
+    assert '"Node Type": "Sort"' not in plan, plan
