@@ -338,12 +338,8 @@ class Grouping:
     empty_label: str = "—"
     # Groupings of one family take few values together (an owner has one team; products,
     # use cases, segments and sources are short lists): `summary_sets` aggregates the deals
-    # once per family, on all its keys, and adds the rows up per grouping.
+    # once per family, on all its keys, and adds the rows up per grouping. Empty: its own.
     family: str = ""
-
-    def __post_init__(self):
-        if not self.family:
-            object.__setattr__(self, "family", self.name)
 
     def expression(self):
         return F(self.key) if isinstance(self.key, str) else self.key
@@ -568,11 +564,15 @@ _ADDITIVE = {
 }  # fmt: skip
 
 
+def _no_figures() -> dict:
+    return {**_ADDITIVE, "currency_min": None, "currency_max": None}
+
+
 def _add_figures(into: dict | None, row: Mapping) -> dict:
     """`into` plus one row of additive figures and its currency (`x_currency`), as the
     aggregates over both rows' deals would give them (a SUM of nothing is NULL)."""
     if into is None:
-        into = {**_ADDITIVE, "currency_min": None, "currency_max": None}
+        into = _no_figures()
     for name in _ADDITIVE:
         if row[name] is not None:
             into[name] = row[name] if into[name] is None else into[name] + row[name]
@@ -613,7 +613,7 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
     ).values(*keys, "x_outcome", "x_clocked", "x_amount", "x_currency", "x_days", "x_weighted")
     families: dict[str, list[str]] = {}
     for name in names:
-        families.setdefault(GROUPINGS[name].family, []).append(name)
+        families.setdefault(GROUPINGS[name].family or name, []).append(name)
     family_sets = {
         _grouping_id(key_list, [f"g_{name}" for name in members]): members
         for members in families.values()
@@ -649,7 +649,7 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
         for name in family_sets[row["grouping_id"]]:
             key = row[f"g_{name}"]
             figures[name][key] = _add_figures(figures[name].get(key), row)
-    overall = overall or _add_figures(None, {**_ADDITIVE, "x_currency": None})
+    overall = overall or _no_figures()  # no deal, hence no row at all
 
     fractions = ", ".join(repr(float(fraction)) for fraction in PERCENTILES)
     durations = (

@@ -5,9 +5,11 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from integrations.services import api_key_create
+from metrics.tasks import dashboard_refresh
 from tests import factories
 
 # The suite runs on production settings (DEBUG off) but speaks plain HTTP to the test client and
@@ -167,3 +169,23 @@ def _tasks_in_process(settings):
     app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER = True
     yield
     app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def with_worker(settings, monkeypatch, tmp_path):
+    """As in production: tasks go to a broker (recorded here instead of sent) and the cache is
+    one the worker shares (files here, Redis in production), so stale figures are allowed."""
+    settings.METRICS_CACHE_SECONDS = 300
+    settings.METRICS_SERVE_STALE = True
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    queued = []
+    monkeypatch.setattr(dashboard_refresh, "delay", lambda *args: queued.append(args))
+    cache.clear()
+    yield queued
+    cache.clear()

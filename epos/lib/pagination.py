@@ -11,19 +11,15 @@ class DeferredJoinPaginator(Paginator):
     database walks an index), and the one statement joins the 50 rows it returns.
     """
 
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        return self._get_page(self._rows(bottom, top), number, self)
-
-    def _rows(self, bottom: int, top: int):
-        rows = self.object_list
-        if bottom == 0 or not isinstance(rows, QuerySet) or not rows.query.select_related:
-            return rows[bottom:top]
-        return rows.filter(pk__in=rows.values("pk")[bottom:top])
+    def _get_page(self, object_list, number, paginator):
+        # `object_list`: Django's slice of the list for this page.
+        if (
+            isinstance(object_list, QuerySet)
+            and object_list.query.low_mark
+            and object_list.query.select_related
+        ):
+            object_list = self.object_list.filter(pk__in=object_list.values("pk"))
+        return super()._get_page(object_list, number, paginator)
 
 
 class PageNumberPagination(BasePageNumberPagination):

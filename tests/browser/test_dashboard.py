@@ -116,21 +116,11 @@ def test_clicking_a_bar_lists_the_deals_behind_it(page, pipeline, carol):
 
 
 def test_after_a_change_the_page_shows_its_last_figures_then_reloads_with_new_ones(
-    page, pipeline, carol, settings, monkeypatch, tmp_path
+    page, pipeline, carol, with_worker
 ):
-    # Production's set-up: a broker (the queued refresh is recorded here and run below, as
-    # the worker would) and a cache the worker shares with the web process.
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.METRICS_SERVE_STALE = True
-    settings.METRICS_CACHE_SECONDS = 300
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "cache"),
-        }
-    }
-    queued = []
-    monkeypatch.setattr(dashboard_refresh, "delay", lambda *args: queued.append(args))
+    # Production's set-up (`with_worker`): a broker (the queued refresh is recorded there and
+    # run below, as the worker would) and a cache the worker shares with the web process.
+    queued = with_worker
     login(page, "carol")
     open_dashboard(page, pipeline)
     won_before = int(page.inner_text('[data-kpi="win-rate"] .kpi-sub').split(" won")[0])

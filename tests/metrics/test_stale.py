@@ -15,26 +15,6 @@ pytestmark = pytest.mark.django_db
 URL = reverse("metrics:dashboard")
 
 
-@pytest.fixture
-def with_worker(settings, monkeypatch, tmp_path):
-    """As in production: tasks go to a broker (recorded here instead of sent) and the cache is
-    one the worker shares (files here, Redis in production), so stale figures are allowed."""
-    settings.METRICS_CACHE_SECONDS = 300
-    settings.METRICS_SERVE_STALE = True
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "cache"),
-        }
-    }
-    queued = []
-    monkeypatch.setattr(dashboard_refresh, "delay", lambda *args: queued.append(args))
-    cache.clear()
-    yield queued
-    cache.clear()
-
-
 def _params(pipeline):
     return {"process": pipeline.process.pk, "period": "all"}
 
