@@ -15,8 +15,8 @@ from django.test import Client
 from bench import generate
 from bench.config import DEFAULT_BROKER_URL
 from bench.server import GunicornServer
-from integrations.models import ApiKey, OutboxMessage
-from integrations.services import api_key_create
+from epos.models import ApiKey, OutboxMessage
+from epos.services import api_key_create
 from opportunities.models import ChecklistCompletion, Opportunity, StageTransition
 from opportunities.services import transitions_relink
 from stages.models import StageItem

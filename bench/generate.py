@@ -34,7 +34,7 @@ from django.utils import timezone
 from psycopg2 import sql
 
 from epos.lib.roles import ADMIN, MANAGER, SA, ensure_role_groups
-from integrations.models import ApiKey, OutboxMessage
+from epos.models import ApiKey, OutboxMessage
 from opportunities.models import (
     Account,
     Activity,

@@ -36,7 +36,7 @@ from building_blocks.models import (
 )
 from building_blocks.uploads import check_upload
 from epos.lib.errors import Conflict, Forbidden, InvalidInput, StaleVersion
-from integrations.outbox import outbox_publish
+from epos.outbox import outbox_publish
 from opportunities import permissions as opportunity_permissions
 from opportunities.models import Opportunity, StageTransition
 from stages.models import Stage

@@ -11,7 +11,9 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     # Anything the on-commit dispatch missed (broker down, worker died) is picked up here.
-    "outbox-sweep": {"task": "integrations.tasks.outbox_sweep", "schedule": 60.0},
+    "outbox-sweep": {"task": "epos.tasks.outbox_sweep", "schedule": 60.0},
+    # Webhook retries whose time came, and attempts whose worker died (their lease ran out).
+    "webhooks-sweep": {"task": "integrations.tasks.webhooks_sweep", "schedule": 15.0},
     "metric-snapshot-daily": {
         "task": "metrics.tasks.snapshot_daily",
         "schedule": crontab(minute=5, hour=0),

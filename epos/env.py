@@ -43,3 +43,11 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_int_item(name: str, raw: str) -> int:
+    """One integer of a list setting, with the setting's name in the error."""
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a list of integers, got {raw!r}") from exc

@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from epos.env import env_bool, env_int, env_list, env_str
+from epos.env import env_bool, env_int, env_int_item, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,12 +190,44 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "EPOS <epos@localhost>")
 
+# Outbound webhooks (integrations.webhooks). Targets on private, loopback and link-local
+# addresses are refused unless EPOS_WEBHOOK_ALLOW_PRIVATE is on (tests, local development).
+EPOS_WEBHOOK_ALLOW_PRIVATE = env_bool("EPOS_WEBHOOK_ALLOW_PRIVATE", False)
+EPOS_WEBHOOK_TIMEOUT = env_int("EPOS_WEBHOOK_TIMEOUT", 10)
+# Seconds to wait before each retry; jittered by ±20 %. The default adds up to about three days.
+EPOS_WEBHOOK_RETRY_SCHEDULE = [
+    env_int_item("EPOS_WEBHOOK_RETRY_SCHEDULE", item)
+    for item in env_list(
+        "EPOS_WEBHOOK_RETRY_SCHEDULE",
+        [
+            "5",
+            "30",
+            "120",
+            "600",
+            "1800",
+            "3600",
+            "7200",
+            "14400",
+            "28800",
+            "43200",
+            "86400",
+            "86400",
+        ],
+    )
+]
+# Retries due within this many seconds wait on the broker (a countdown); later ones wait for the
+# sweeper, so no task sits in Redis for hours.
+EPOS_WEBHOOK_COUNTDOWN_MAX = env_int("EPOS_WEBHOOK_COUNTDOWN_MAX", 60)
+# With no broker, deliveries run on a background thread of the web process, so a slow receiver
+# never holds up the request that published the event.
+EPOS_TASKS_IN_BACKGROUND_THREAD = env_bool("EPOS_TASKS_IN_BACKGROUND_THREAD", True)
+
 # Encryption keys for credentials at rest (comma-separated Fernet keys, newest first).
 EPOS_ENCRYPTION_KEYS = env_list("EPOS_ENCRYPTION_KEYS")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "integrations.authentication.ApiKeyAuthentication",
+        "epos.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -226,6 +258,7 @@ SPECTACULAR_SETTINGS = {
         "EsatSourceEnum": "opportunities.models.EsatResponse.Source",
         "ProcessStatusEnum": "stages.models.Process.Status",
         "ProductGapStatusEnum": "opportunities.models.ProductGap.Status",
+        "WebhookSubscriptionStatusEnum": "integrations.models.WebhookSubscription.Status",
     },
 }
 

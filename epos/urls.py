@@ -10,6 +10,8 @@ api_v1 = [
     path("", include("opportunities.api.urls")),
     path("", include("building_blocks.api.urls")),
     path("", include("metrics.api.urls")),
+    path("", include("epos.api.urls")),
+    path("", include("integrations.api.urls")),
 ]
 
 urlpatterns = [

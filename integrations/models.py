@@ -1,97 +1,103 @@
-import hashlib
-import secrets
+"""Who we talk to: webhook subscriptions and their deliveries (connections and sync runs later)."""
 
 from django.conf import settings
-from django.contrib.contenttypes.fields import GenericForeignKey
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from epos.lib import crypto
+from epos.models import ApiKey, OutboxMessage
+from epos.outbox import TOPICS
 
-class ApiKey(models.Model):
-    """A personal API key. Only a SHA-256 digest is stored; the key is shown once at creation.
 
-    Keys are 256-bit random strings, so a fast digest is enough: there is nothing to brute-force
-    that a slow password hash would protect.
-    """
+class WebhookSubscription(models.Model):
+    """A REST-hook subscription: POST every `event` the owner may see to `target_url`, signed."""
 
-    PREFIX = "epos_"
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        # The receiver answered 410 Gone: it asked never to be called again.
+        GONE = "gone", "Deactivated (410 Gone)"
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
     )
-    name = models.CharField(max_length=80, blank=True)
-    prefix = models.CharField(max_length=12, help_text="First characters, to tell keys apart")
-    digest = models.CharField(max_length=64, unique=True)
+    api_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The key that subscribed (Zapier's connection), if any",
+    )
+    event = models.CharField(max_length=80, choices=[(topic, topic) for topic in TOPICS])
+    target_url = models.URLField(max_length=2000)
+    secret_encrypted = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = "API key"
-
-    def __str__(self):
-        return f"{self.prefix}… ({self.user})"
-
-    @staticmethod
-    def generate() -> str:
-        return ApiKey.PREFIX + secrets.token_urlsafe(32)
-
-    @staticmethod
-    def digest_of(raw_key: str) -> str:
-        return hashlib.sha256(raw_key.encode()).hexdigest()
-
-
-class OutboxMessage(models.Model):
-    """An event others must hear of, written in the same transaction as the change it reports."""
-
-    topic = models.CharField(max_length=80)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(
-                fields=["created_at"],
-                name="outbox_pending_idx",
-                condition=models.Q(dispatched_at__isnull=True),
-            ),
-            models.Index(fields=["topic", "-created_at"]),
-        ]
+        indexes = [models.Index(fields=["event", "status"], name="webhook_sub_event_idx")]
 
     def __str__(self):
-        return f"{self.topic} #{self.pk}"
+        return f"{self.event} → {self.target_url}"
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted)
 
 
-class ExternalRef(models.Model):
-    """Which local row an identifier of another system stands for.
+class WebhookDelivery(models.Model):
+    """One event for one subscription, tried until it succeeds, fails for good or is given up.
 
-    Imports and syncs look rows up here before creating anything, so running them again
-    updates what they made last time instead of duplicating it.
+    `next_attempt_at` is both the retry schedule and the lease of an attempt in progress: a worker
+    that claims the delivery pushes it past the request's timeout, so a delivery whose worker died
+    becomes due again and the sweeper hands it to another worker.
     """
 
-    system = models.CharField(max_length=40, help_text="maven-crm, salesforce, vivun, …")
-    kind = models.CharField(max_length=40, help_text="opportunity, account, user, team, …")
-    external_id = models.CharField(max_length=255)
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
-    object_id = models.PositiveBigIntegerField()
-    target = GenericForeignKey("content_type", "object_id")
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+        # The subscriber may no longer see the object, or the subscription was paused or removed.
+        SKIPPED = "skipped", "Skipped"
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["system", "kind", "external_id"]
-        verbose_name = "external reference"
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["system", "kind", "external_id"], name="external_ref_unique_id"
+                fields=["subscription", "message"], name="webhook_delivery_once_per_event"
             )
         ]
-        indexes = [models.Index(fields=["content_type", "object_id"])]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due_idx",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_sub_idx"),
+        ]
 
     def __str__(self):
-        return f"{self.system}:{self.kind}:{self.external_id}"
+        return f"{self.webhook_id} ({self.status})"
+
+    @property
+    def webhook_id(self) -> str:
+        """The `webhook-id` header: one per (subscription, event), the same on every retry."""
+        return f"msg_{self.pk}"

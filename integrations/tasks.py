@@ -1,17 +1,69 @@
+"""Thin Celery wrappers around the webhook services; each owns only its retry policy."""
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from celery import shared_task
+from django.conf import settings
+from django.db import close_old_connections
 
-from integrations import services
+from integrations.webhooks import services
+
+logger = logging.getLogger(__name__)
+
+_background: ThreadPoolExecutor | None = None
+_background_lock = threading.Lock()
 
 
-@shared_task(bind=True, max_retries=5, default_retry_delay=10, acks_late=True)
-def outbox_dispatch(self, message_id: int):
-    message = services.outbox_dispatch(message_id=message_id)
-    return message.pk if message else None
+def _in_background(task, args, countdown: float) -> None:
+    """Run a task on a thread of this process: the embedded default has no worker, and a slow
+    receiver must not hold up the request that published the event."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="epos-webhooks")
+
+    def run():
+        try:
+            task.apply(args=args)
+        except Exception:
+            logger.exception("Background task %s%r failed", task.name, args)
+        finally:
+            close_old_connections()
+
+    if countdown > 0:
+        timer = threading.Timer(countdown, lambda: _background.submit(run))
+        timer.daemon = True
+        timer.start()
+    else:
+        _background.submit(run)
+
+
+def enqueue(task, *args, countdown: float = 0) -> None:
+    """Queue `task(*args)`; a broker that is down is logged and left to the sweeper."""
+    if task.app.conf.task_always_eager:
+        if settings.EPOS_TASKS_IN_BACKGROUND_THREAD:
+            _in_background(task, args, countdown)
+        elif countdown <= 0:
+            task.apply(args=args)
+        return
+    try:
+        task.apply_async(args=args, countdown=countdown or None)
+    except Exception:  # noqa: BLE001 - the broker being down must not fail the caller
+        logger.warning("Could not queue %s%r; the sweeper will retry", task.name, args)
+
+
+@shared_task(acks_late=True, ignore_result=False)
+def webhook_deliver(delivery_id: int):
+    delivery = services.webhook_deliver(delivery_id=delivery_id)
+    return None if delivery is None else delivery.status
 
 
 @shared_task
-def outbox_sweep():
-    ids = services.outbox_pending_ids()
-    for message_id in ids:
-        outbox_dispatch.delay(message_id)
+def webhooks_sweep():
+    """Queue every delivery that is due: retries whose time came, attempts whose worker died."""
+    ids = services.due_delivery_ids()
+    for delivery_id in ids:
+        enqueue(webhook_deliver, delivery_id)
     return len(ids)

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from epos.lib.roles import ADMIN, CURATOR, MANAGER, SA, assign_role, ensure_role_groups
-from integrations.outbox import outbox_quiet
+from epos.outbox import outbox_quiet
 from opportunities import services
 from opportunities.models import (
     Account,

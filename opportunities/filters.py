@@ -1,8 +1,10 @@
 """FilterSets shared by the HTML lists and the API."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
+from epos.models import ExternalRef
 from opportunities.models import Account, Activity, Contact, EsatResponse, Opportunity, ProductGap
 
 
@@ -12,6 +14,11 @@ class OpportunityFilter(filters.FilterSet):
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     closed_after = filters.IsoDateTimeFilter(field_name="closed_at", lookup_expr="gte")
     closed_before = filters.IsoDateTimeFilter(field_name="closed_at", lookup_expr="lt")
+    external_id = filters.CharFilter(
+        method="filter_external_id",
+        max_length=255,
+        label="The id another system (Salesforce, Maven, Vivun…) gave the deal",
+    )
 
     class Meta:
         model = Opportunity
@@ -32,6 +39,14 @@ class OpportunityFilter(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(account__name__icontains=value))
+
+    def filter_external_id(self, queryset, name, value):
+        refs = ExternalRef.objects.filter(
+            kind="opportunity",
+            external_id=value.strip(),
+            content_type=ContentType.objects.get_for_model(Opportunity),
+        )
+        return queryset.filter(pk__in=refs.values("object_id"))
 
 
 class AccountFilter(filters.FilterSet):

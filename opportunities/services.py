@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from epos.lib.errors import Forbidden, GateBlocked, InvalidInput, StaleVersion
 from epos.lib.roles import ADMIN, MANAGER, has_role
-from integrations.outbox import outbox_publish
+from epos.outbox import outbox_publish
 from opportunities import permissions
 from opportunities.models import (
     Account,
@@ -55,8 +55,9 @@ def _event_payload(opportunity: Opportunity, **extra) -> dict:
         "name": opportunity.name,
         "process_id": opportunity.process_id,
         "stage_id": opportunity.stage_id,
+        "stage_name": opportunity.stage.name,
         "outcome": opportunity.outcome,
-        "amount": str(opportunity.amount),
+        "amount": None if opportunity.amount is None else str(opportunity.amount),
         "currency": opportunity.currency,
         "owner_id": opportunity.owner_id,
         "version": opportunity.version,
@@ -334,7 +335,9 @@ def opportunity_move_to_stage(
         payload = _event_payload(
             locked,
             from_stage_id=from_stage.pk,
+            from_stage_name=from_stage.name,
             to_stage_id=to_stage.pk,
+            to_stage_name=to_stage.name,
             transition_id=transition.pk,
             moved_at=now.isoformat(),
         )

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from integrations.services import api_key_create
+from epos.services import api_key_create
 from metrics.tasks import dashboard_refresh
 from tests import factories
 
@@ -167,6 +167,8 @@ def _tasks_in_process(settings):
 
     saved = app.conf.task_always_eager
     app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Deterministic: webhook deliveries run in the test's thread, not on a background one.
+    settings.EPOS_TASKS_IN_BACKGROUND_THREAD = False
     yield
     app.conf.task_always_eager = saved
 

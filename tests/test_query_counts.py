@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from integrations.services import api_key_create
+from epos.services import api_key_create
 from opportunities.services import opportunity_move_to_stage
 from tests import factories
 

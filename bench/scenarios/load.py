@@ -14,7 +14,7 @@ from django.db import connection
 from bench.context import BenchContext, Shuttle
 from bench.registry import latency_summary, scenario
 from bench.server import process_cpu_seconds
-from integrations.models import OutboxMessage
+from epos.models import OutboxMessage
 from opportunities.models import StageTransition
 
 MOVES_TARGET_PER_S = 200.0

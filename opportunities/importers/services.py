@@ -37,7 +37,7 @@ from django.utils.text import slugify
 
 from epos.lib.errors import Forbidden
 from epos.lib.roles import ADMIN, MANAGER, ensure_role_groups, has_role
-from integrations.models import ExternalRef
+from epos.models import ExternalRef
 from opportunities.importers.base import (
     ImportPlan,
     ProcessSpec,

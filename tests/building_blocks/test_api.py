@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from building_blocks.models import BlockUsage, BlockVersion, BuildingBlock
-from integrations.models import OutboxMessage
-from integrations.services import api_key_create
+from epos.models import OutboxMessage
+from epos.services import api_key_create
 from tests.building_blocks.helpers import EXE, PDF, make_block
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.utils import timezone
 from building_blocks import services
 from building_blocks.models import BlockEvent, BlockUsage, BlockVersion, BuildingBlock, Tag
 from epos.lib.errors import Conflict, Forbidden, InvalidInput, StaleVersion
-from integrations.models import OutboxMessage
+from epos.models import OutboxMessage
 from tests import factories
 from tests.building_blocks.helpers import PDF, make_block, upload
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from integrations.models import ApiKey
+from epos.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

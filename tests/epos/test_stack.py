@@ -21,8 +21,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
-from integrations.models import OutboxMessage
-from integrations.services import api_key_create
+from epos.models import OutboxMessage
+from epos.services import api_key_create
 from opportunities.services import opportunity_move_to_stage
 from tests.conftest import require_service
 

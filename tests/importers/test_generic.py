@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from integrations.models import ExternalRef
+from epos.models import ExternalRef
 from opportunities.importers import presets
 from opportunities.importers.services import pipeline_import
 from opportunities.models import Opportunity

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from epos.lib.errors import Forbidden
 from epos.lib.roles import user_roles
-from integrations.models import ExternalRef
+from epos.models import ExternalRef
 from opportunities.importers.base import IMPORTED_LOSS_REASON
 from opportunities.models import Account, Opportunity, StageTransition, Team
 from stages.models import Process

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F, OuterRef, Q, Subquery
 
-from integrations.models import ExternalRef
+from epos.models import ExternalRef
 from opportunities.models import Opportunity, StageTransition, Team
 from stages.models import Process
 from tests.importers.conftest import day, import_folder

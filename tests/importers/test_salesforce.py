@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from integrations.models import ExternalRef
+from epos.models import ExternalRef
 from opportunities.importers.salesforce import FINAL_STAGE_NOTE, OPENED_NOTE
 from opportunities.models import Opportunity, StageTransition
 from stages.models import Process

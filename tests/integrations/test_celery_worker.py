@@ -23,8 +23,8 @@ from django.db import connection
 from django.db.models import F
 
 from epos.celery import app as celery_app
-from integrations.models import OutboxMessage
-from integrations.tasks import outbox_sweep
+from epos.models import OutboxMessage
+from epos.tasks import outbox_sweep
 from opportunities.services import opportunity_create
 from tests.conftest import require_service
 

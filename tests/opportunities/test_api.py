@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from integrations.models import OutboxMessage
+from epos.models import OutboxMessage
 from opportunities.models import ChecklistCompletion, Opportunity, StageTransition
 from tests import factories
 
@@ -305,7 +305,7 @@ def test_no_credentials_is_a_401(api, opportunity):
 
 
 def test_a_wrong_or_revoked_key_is_a_401(api, alice):
-    from integrations.services import api_key_create, api_key_revoke
+    from epos.services import api_key_create, api_key_revoke
 
     api.credentials(HTTP_AUTHORIZATION="Token epos_wrong")
     assert api.get(reverse("api:opportunity-list")).status_code == 401

@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from integrations.services import api_key_create
+from epos.services import api_key_create
 from opportunities.models import ChecklistCompletion, StageTransition
 from tests import factories
 

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from epos.lib.errors import Forbidden, GateBlocked, InvalidInput, StaleVersion
-from integrations.models import OutboxMessage
+from epos.models import OutboxMessage
 from opportunities.models import ChecklistCompletion, Opportunity, StageTransition
 from opportunities.services import (
     checklist_item_set,

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import OutboxMessage
+from epos.models import OutboxMessage
 from opportunities.models import (
     Account,
     Activity,

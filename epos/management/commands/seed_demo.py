@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from building_blocks import demo as blocks_demo
-from integrations.outbox import outbox_quiet
+from epos.outbox import outbox_quiet
 from opportunities.demo import DEFAULT_SEED, DemoDataError, database_is_empty, demo_seed
 
 

@@ -2,16 +2,21 @@
 
 A message is written in the caller's transaction; once that commits, the dispatcher task is
 queued. If queuing fails (broker down), the beat sweeper picks the message up later.
+
+The dispatcher hands each message to the consumers registered here (webhook fan-out, later the
+checklist automation). The apps that own a consumer register it from `AppConfig.ready()`, so the
+platform layer never imports the apps above it.
 """
 
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.models import OutboxMessage
+from epos.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +28,23 @@ TOPICS = (
     "esat.received",
     "building_block.published",
 )
+
+
+Consumer = Callable[[OutboxMessage], None]
+_consumers: dict[str, Consumer] = {}
+
+
+def register_consumer(name: str, consumer: Consumer) -> None:
+    """Register `consumer(message)`, called inside the dispatcher's transaction for every message.
+
+    A consumer must be idempotent on `message.pk`: the sweeper may hand a message over again when
+    the worker that first took it died before committing.
+    """
+    _consumers[name] = consumer
+
+
+def registered_consumers() -> list[tuple[str, Consumer]]:
+    return sorted(_consumers.items())
 
 
 _quiet: ContextVar[bool] = ContextVar("outbox_quiet", default=False)
@@ -52,7 +74,7 @@ def outbox_publish(*, topic: str, payload: dict) -> OutboxMessage:
 
 
 def _enqueue(message_id: int) -> None:
-    from integrations.tasks import outbox_dispatch
+    from epos.tasks import outbox_dispatch
 
     try:
         outbox_dispatch.delay(message_id)

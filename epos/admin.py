@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from integrations.models import ApiKey, ExternalRef, OutboxMessage
+from epos.models import ApiKey, ExternalRef, OutboxMessage
 
 
 @admin.register(ApiKey)

@@ -2,7 +2,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from integrations.models import ApiKey
+from epos.models import ApiKey
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -38,7 +38,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "integrations.authentication.ApiKeyAuthentication"
+    target_class = "epos.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):

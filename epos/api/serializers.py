@@ -1,0 +1,17 @@
+from rest_framework import serializers
+
+from epos.lib.roles import user_roles
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+    email = serializers.EmailField()
+    roles = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.username
+
+    def get_roles(self, user) -> list[str]:
+        return sorted(user_roles(user))

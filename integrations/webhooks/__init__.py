@@ -1,0 +1,1 @@
+"""Outbound webhooks: REST-hook subscriptions, signed deliveries, retries (Standard Webhooks)."""

@@ -1,0 +1,346 @@
+"""Webhook writes: subscribe, unsubscribe, pause/resume, fan an event out, attempt a delivery."""
+
+import base64
+import json
+import logging
+import random
+import secrets
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from epos.lib import crypto
+from epos.lib.errors import Forbidden, InvalidInput
+from epos.lib.roles import is_admin
+from epos.models import ApiKey, OutboxMessage
+from epos.outbox import TOPICS
+from integrations.models import WebhookDelivery, WebhookSubscription
+from integrations.webhooks import client
+from integrations.webhooks.events import event_body, may_see_event
+from integrations.webhooks.targets import TargetRefused, resolve_target
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookDelivery.Status
+SubscriptionStatus = WebhookSubscription.Status
+# An attempt holds its delivery for the request's timeout and this margin; a worker that dies
+# mid-attempt leaves it due again once the lease runs out.
+LEASE_MARGIN = timedelta(seconds=5)
+MAX_RETRY_AFTER = timedelta(hours=24)
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+def _new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_subscribe(
+    *, actor, target_url: str, event: str, api_key: ApiKey | None = None
+) -> tuple[WebhookSubscription, str]:
+    """Subscribe `actor` to `event`; returns the subscription and its signing secret."""
+    if event not in TOPICS:
+        raise InvalidInput(
+            f"Unknown event {event!r}; expected one of {', '.join(TOPICS)}.", field="event"
+        )
+    try:
+        resolve_target(target_url)
+    except TargetRefused as exc:
+        raise InvalidInput(str(exc), field="target_url") from exc
+    secret = _new_secret()
+    subscription = WebhookSubscription(
+        user=actor,
+        api_key=api_key,
+        event=event,
+        target_url=target_url,
+        secret_encrypted=crypto.encrypt(secret),
+    )
+    subscription.full_clean()
+    subscription.save()
+    return subscription, secret
+
+
+def _check_owner(actor, subscription: WebhookSubscription) -> None:
+    if subscription.user_id != actor.pk and not is_admin(actor):
+        raise Forbidden("This subscription belongs to someone else.")
+
+
+def webhook_unsubscribe(*, actor, subscription: WebhookSubscription) -> None:
+    _check_owner(actor, subscription)
+    subscription.delete()
+
+
+def webhook_set_paused(
+    *, actor, subscription: WebhookSubscription, paused: bool
+) -> WebhookSubscription:
+    _check_owner(actor, subscription)
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        if paused and locked.status == SubscriptionStatus.ACTIVE:
+            locked.status = SubscriptionStatus.PAUSED
+        elif not paused and locked.status in (SubscriptionStatus.PAUSED, SubscriptionStatus.GONE):
+            # Resuming after a 410 is the owner saying the receiver is back.
+            locked.status = SubscriptionStatus.ACTIVE
+        else:
+            return locked
+        locked.status_changed_at = timezone.now()
+        locked.save(update_fields=["status", "status_changed_at"])
+    return locked
+
+
+def webhook_resend(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Try a delivery that failed (or was skipped) again, as a fresh series of attempts."""
+    _check_owner(actor, delivery.subscription)
+    if delivery.status not in (Status.FAILED, Status.SKIPPED):
+        raise InvalidInput("Only a failed or skipped delivery can be re-sent.")
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+        )
+        transaction.on_commit(lambda: enqueue_deliveries([delivery.pk]))
+    delivery.refresh_from_db()
+    return delivery
+
+
+# --- fan-out (an outbox consumer) -----------------------------------------------------------
+
+
+def fan_out(message: OutboxMessage) -> None:
+    """One delivery per active subscription to the message's event; idempotent per message."""
+    subscription_ids = list(
+        WebhookSubscription.objects.filter(
+            event=message.topic, status=SubscriptionStatus.ACTIVE
+        ).values_list("pk", flat=True)
+    )
+    if not subscription_ids:
+        return
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(subscription_id=pk, message=message, next_attempt_at=now)
+            for pk in subscription_ids
+        ],
+        ignore_conflicts=True,
+    )
+    delivery_ids = list(
+        WebhookDelivery.objects.filter(message=message, status=Status.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+
+
+def enqueue_deliveries(delivery_ids: list[int]) -> None:
+    """Hand deliveries to workers; a broker that is down leaves them to the sweeper."""
+    from integrations import tasks
+
+    for delivery_id in delivery_ids:
+        tasks.enqueue(tasks.webhook_deliver, delivery_id)
+
+
+# --- one attempt ----------------------------------------------------------------------------
+
+
+def retry_schedule() -> list[float]:
+    return [float(seconds) for seconds in settings.EPOS_WEBHOOK_RETRY_SCHEDULE]
+
+
+def _backoff(attempts: int, retry_after: timedelta | None) -> timedelta | None:
+    """The wait before the next attempt, or None when the schedule is spent (about three days)."""
+    schedule = retry_schedule()
+    if attempts > len(schedule):
+        return None
+    base = schedule[attempts - 1]
+    # Jitter spreads the retries of many deliveries that failed together (a receiver restart).
+    delay = timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - not a secret
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+    return delay
+
+
+def _retry_after(value: str | None) -> timedelta | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when - timezone.now(), timedelta(0))
+
+
+def _claim(delivery_id: int, now: datetime) -> bool:
+    lease = timedelta(seconds=settings.EPOS_WEBHOOK_TIMEOUT) + LEASE_MARGIN
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery_id,
+            status__in=(Status.PENDING, Status.SENDING),
+            next_attempt_at__lte=now,
+        ).update(
+            status=Status.SENDING,
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+            next_attempt_at=now + lease,
+        )
+    )
+
+
+def _finish(delivery: WebhookDelivery, **fields) -> None:
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+    # Only the attempt that holds the lease may record its outcome.
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(**fields)
+
+
+def signed_request(
+    delivery: WebhookDelivery, secret: str, now: datetime
+) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event_body(delivery.message), separators=(",", ":"), sort_keys=True)
+    signature = Webhook(secret).sign(delivery.webhook_id, now.astimezone(UTC), body)
+    headers = {
+        "webhook-id": delivery.webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    return body.encode(), headers
+
+
+def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
+    """Make one attempt at a due delivery; None when it is not due or another worker holds it.
+
+    No transaction is held open across the HTTP request: the claim commits first, and the
+    outcome is written after the answer (or the timeout).
+    """
+    now = timezone.now()
+    if not _claim(delivery_id, now):
+        return None
+    delivery = WebhookDelivery.objects.select_related(
+        "subscription", "subscription__user", "message"
+    ).get(pk=delivery_id)
+    subscription = delivery.subscription
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        _finish(
+            delivery,
+            status=Status.SKIPPED,
+            next_attempt_at=None,
+            last_error=f"The subscription is {subscription.get_status_display().lower()}.",
+        )
+        return delivery
+    if not may_see_event(subscription.user, delivery.message):
+        _finish(
+            delivery,
+            status=Status.SKIPPED,
+            next_attempt_at=None,
+            last_error="The subscriber may not see this object (any more).",
+        )
+        return delivery
+    try:
+        target = resolve_target(subscription.target_url)
+    except TargetRefused as exc:
+        _finish(delivery, status=Status.FAILED, next_attempt_at=None, last_error=str(exc)[:500])
+        return delivery
+
+    body, headers = signed_request(delivery, subscription.secret, now)
+    try:
+        reply = client.post(
+            target=target, body=body, headers=headers, timeout=settings.EPOS_WEBHOOK_TIMEOUT
+        )
+    except client.NetworkError as exc:
+        _retry_or_fail(delivery, error=str(exc)[:500], status_code=None, excerpt="")
+        return delivery
+
+    if 200 <= reply.status < 300:
+        _finish(
+            delivery,
+            status=Status.SUCCEEDED,
+            next_attempt_at=None,
+            delivered_at=timezone.now(),
+            response_status=reply.status,
+            response_excerpt=reply.excerpt,
+            last_error="",
+        )
+    elif reply.status == 410:
+        _finish(
+            delivery,
+            status=Status.FAILED,
+            next_attempt_at=None,
+            response_status=reply.status,
+            response_excerpt=reply.excerpt,
+            last_error="The receiver answered 410 Gone: the subscription is deactivated.",
+        )
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            status=SubscriptionStatus.GONE, status_changed_at=timezone.now()
+        )
+    elif reply.status == 429 or reply.status >= 500:
+        _retry_or_fail(
+            delivery,
+            error=f"HTTP {reply.status}",
+            status_code=reply.status,
+            excerpt=reply.excerpt,
+            retry_after=_retry_after(reply.headers.get("retry-after")),
+        )
+    else:
+        # Another 4xx (or a redirect, which is not followed) will not improve by retrying.
+        _finish(
+            delivery,
+            status=Status.FAILED,
+            next_attempt_at=None,
+            response_status=reply.status,
+            response_excerpt=reply.excerpt,
+            last_error=f"HTTP {reply.status}: not retried.",
+        )
+    return delivery
+
+
+def _retry_or_fail(
+    delivery: WebhookDelivery,
+    *,
+    error: str,
+    status_code: int | None,
+    excerpt: str,
+    retry_after: timedelta | None = None,
+) -> None:
+    delay = _backoff(delivery.attempts, retry_after)
+    if delay is None:
+        _finish(
+            delivery,
+            status=Status.FAILED,
+            next_attempt_at=None,
+            response_status=status_code,
+            response_excerpt=excerpt,
+            last_error=f"{error}; given up after {delivery.attempts} attempts.",
+        )
+        return
+    _finish(
+        delivery,
+        status=Status.PENDING,
+        next_attempt_at=timezone.now() + delay,
+        response_status=status_code,
+        response_excerpt=excerpt,
+        last_error=error,
+    )
+    # A short wait is scheduled on the broker; longer ones are left to the sweeper.
+    if delay.total_seconds() <= settings.EPOS_WEBHOOK_COUNTDOWN_MAX:
+        from integrations import tasks
+
+        tasks.enqueue(tasks.webhook_deliver, delivery.pk, countdown=delay.total_seconds())
+
+
+def due_delivery_ids(*, limit: int = 1000) -> list[int]:
+    return list(
+        WebhookDelivery.objects.filter(
+            Q(status__in=(Status.PENDING, Status.SENDING)), next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
