@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test bench lint stack migrate frontend clean
+.PHONY: install run test bench lint stack migrate frontend zapier clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP) frontend
+install: $(STAMP) frontend zapier
 
 # Front-end packages come from the npm registry through package.json; nothing is committed.
 frontend: package.json
 	@if [ -f package-lock.json ]; then npm ci --silent --no-audit --no-fund; else npm install --silent --no-audit --no-fund; fi
 	node scripts/copy-vendor.mjs
+
+# The Zapier app's packages (zapier-platform-core, jest), reinstalled only when its lock changes.
+zapier: zapier/node_modules/.package-lock.json
+zapier/node_modules/.package-lock.json: zapier/package.json zapier/package-lock.json
+	npm ci --prefix zapier --silent --no-audit --no-fund
 
 migrate: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput

@@ -177,7 +177,10 @@ class BenchContext:
     def _restore(self) -> str:
         # Moves append transitions and outbox rows; the bench removes its own (ids past the
         # marks taken at start) and puts the moved deals back, so the next run measures the
-        # same dataset and skips regeneration.
+        # same dataset and skips regeneration. Webhook deliveries point at outbox rows: first.
+        from bench.webhooks import remove_bench_subscriptions
+
+        remove_bench_subscriptions()
         with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {StageTransition._meta.db_table} WHERE id > %s",  # noqa: S608

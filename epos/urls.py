@@ -33,6 +33,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("imports/", include("opportunities.importers.urls")),
+    path("integrations/", include("integrations.urls")),
+    path("profile/", include("epos.urls_profile")),
     path("", include("building_blocks.urls")),
     path("", include("metrics.urls")),
     path("", include("opportunities.urls")),

@@ -54,10 +54,11 @@ def enqueue(task, *args, countdown: float = 0) -> None:
         logger.warning("Could not queue %s%r; the sweeper will retry", task.name, args)
 
 
-@shared_task(acks_late=True, ignore_result=False)
-def webhook_deliver(delivery_id: int):
-    delivery = services.webhook_deliver(delivery_id=delivery_id)
-    return None if delivery is None else delivery.status
+@shared_task(acks_late=True)
+def webhook_deliver(*delivery_ids: int):
+    """One attempt at each due delivery; deliveries to one receiver share the task."""
+    attempted = services.webhook_deliver_batch(delivery_ids=list(delivery_ids))
+    return [delivery.status for delivery in attempted]
 
 
 @shared_task

@@ -15,3 +15,14 @@ class MeSerializer(serializers.Serializer):
 
     def get_roles(self, user) -> list[str]:
         return sorted(user_roles(user))
+
+
+class UserSerializer(serializers.Serializer):
+    """A person to pick (an owner, an account executive): no email, no roles."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.username

@@ -59,42 +59,64 @@ class NetworkError(Exception):
     """No HTTP answer: refused, reset, timed out, TLS failure."""
 
 
-def post(*, target: Target, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
-    pool_class = _PinnedHTTPSPool if target.scheme == "https" else _PinnedHTTPPool
-    pool = pool_class(
-        target.host,
-        target.port,
-        timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
-        maxsize=1,
-        retries=False,
-        pinned_address=target.address,
-    )
-    try:
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                **headers,
-            },
-            redirect=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
+class Sender:
+    """Sends a batch of deliveries, reusing one connection per checked address.
+
+    Used as a context manager; the connections close with it.
+    """
+
+    def __init__(self, *, timeout: float):
+        self.timeout = timeout
+        self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def _pool(self, target: Target) -> urllib3.HTTPConnectionPool:
+        key = (target.scheme, target.host, target.port, target.address)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool_class = _PinnedHTTPSPool if target.scheme == "https" else _PinnedHTTPPool
+            pool = self._pools[key] = pool_class(
+                target.host,
+                target.port,
+                timeout=urllib3.Timeout(connect=min(self.timeout, 5.0), read=self.timeout),
+                maxsize=1,
+                retries=False,
+                pinned_address=target.address,
+            )
+        return pool
+
+    def post(self, *, target: Target, body: bytes, headers: dict[str, str]) -> Reply:
         try:
-            # Only the start of the answer is kept; a receiver cannot make us read megabytes.
-            excerpt = response.read(EXCERPT_BYTES, decode_content=False)
-        finally:
-            # The connection is not reused, so the rest of the body is not read at all.
-            response.close()
-        return Reply(
-            status=response.status,
-            headers={name.lower(): value for name, value in response.headers.items()},
-            excerpt=excerpt.decode("utf-8", errors="replace"),
-        )
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        pool.close()
+            response = self._pool(target).urlopen(
+                "POST",
+                target.path,
+                body=body,
+                headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+                redirect=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+            try:
+                # Only the start of the answer is kept; a receiver cannot make us read megabytes.
+                excerpt = response.read(EXCERPT_BYTES, decode_content=False)
+            except BaseException:
+                response.close()
+                raise
+            if response.length_remaining == 0:
+                response.release_conn()  # read to the end: the connection can be reused
+            else:
+                response.close()
+            return Reply(
+                status=response.status,
+                headers={name.lower(): value for name, value in response.headers.items()},
+                excerpt=excerpt.decode("utf-8", errors="replace"),
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc

@@ -1,7 +1,48 @@
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from integrations.models import WebhookSubscription
+from epos.lib.roles import is_admin
+from integrations.models import WebhookDelivery, WebhookSubscription
 
 
 def subscriptions_of(*, user) -> QuerySet[WebhookSubscription]:
     return WebhookSubscription.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def _scope(queryset: QuerySet, user, owner_field: str) -> QuerySet:
+    """Admins see everyone's webhooks; everybody else their own."""
+    return queryset if is_admin(user) else queryset.filter(**{owner_field: user})
+
+
+def subscriptions_for_page(*, user) -> QuerySet[WebhookSubscription]:
+    """Subscriptions with their last delivery's status and time, in one query."""
+    last = WebhookDelivery.objects.filter(subscription=OuterRef("pk")).order_by(
+        "-created_at", "-id"
+    )
+    return (
+        _scope(WebhookSubscription.objects.select_related("user"), user, "user")
+        .annotate(
+            last_delivery_status=Subquery(last.values("status")[:1]),
+            last_delivery_at=Subquery(last.values("created_at")[:1]),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def recent_deliveries(*, user, limit: int = 50) -> QuerySet[WebhookDelivery]:
+    return _scope(
+        WebhookDelivery.objects.select_related("subscription", "subscription__user", "message"),
+        user,
+        "subscription__user",
+    ).order_by("-created_at", "-id")[:limit]
+
+
+def subscription_get(*, user, pk) -> WebhookSubscription | None:
+    return _scope(WebhookSubscription.objects.all(), user, "user").filter(pk=pk).first()
+
+
+def delivery_get(*, user, pk) -> WebhookDelivery | None:
+    return (
+        _scope(WebhookDelivery.objects.select_related("subscription"), user, "subscription__user")
+        .filter(pk=pk)
+        .first()
+    )

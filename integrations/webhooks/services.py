@@ -5,8 +5,10 @@ import json
 import logging
 import random
 import secrets
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +24,7 @@ from epos.outbox import TOPICS
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.webhooks import client
 from integrations.webhooks.events import event_body, may_see_event
-from integrations.webhooks.targets import TargetRefused, resolve_target
+from integrations.webhooks.targets import Target, TargetRefused, resolve_target
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ def webhook_resend(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
         )
-        transaction.on_commit(lambda: enqueue_deliveries([delivery.pk]))
+        transaction.on_commit(lambda: enqueue_deliveries([[delivery.pk]]))
     delivery.refresh_from_db()
     return delivery
 
@@ -112,36 +114,45 @@ def webhook_resend(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def fan_out(message: OutboxMessage) -> None:
-    """One delivery per active subscription to the message's event; idempotent per message."""
-    subscription_ids = list(
+    """One delivery per active subscription to the message's event; idempotent per message.
+
+    Deliveries to the same receiver (scheme, host and port) go to one task, which sends them over
+    one connection: Zapier's hooks all live on one host.
+    """
+    targets = dict(
         WebhookSubscription.objects.filter(
             event=message.topic, status=SubscriptionStatus.ACTIVE
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "target_url")
     )
-    if not subscription_ids:
+    if not targets:
         return
     now = timezone.now()
     WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(subscription_id=pk, message=message, next_attempt_at=now)
-            for pk in subscription_ids
+            for pk in targets
         ],
         ignore_conflicts=True,
     )
-    delivery_ids = list(
-        WebhookDelivery.objects.filter(message=message, status=Status.PENDING).values_list(
-            "pk", flat=True
-        )
-    )
-    transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+    batches: dict[str, list[int]] = defaultdict(list)
+    for delivery_id, subscription_id in WebhookDelivery.objects.filter(
+        message=message, status=Status.PENDING
+    ).values_list("pk", "subscription_id"):
+        batches[_origin(targets.get(subscription_id, ""))].append(delivery_id)
+    transaction.on_commit(lambda: enqueue_deliveries(list(batches.values())))
 
 
-def enqueue_deliveries(delivery_ids: list[int]) -> None:
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def enqueue_deliveries(batches: list[list[int]]) -> None:
     """Hand deliveries to workers; a broker that is down leaves them to the sweeper."""
     from integrations import tasks
 
-    for delivery_id in delivery_ids:
-        tasks.enqueue(tasks.webhook_deliver, delivery_id)
+    for batch in batches:
+        tasks.enqueue(tasks.webhook_deliver, *batch)
 
 
 # --- one attempt ----------------------------------------------------------------------------
@@ -179,27 +190,38 @@ def _retry_after(value: str | None) -> timedelta | None:
     return max(when - timezone.now(), timedelta(0))
 
 
-def _claim(delivery_id: int, now: datetime) -> bool:
+def _claim(delivery_ids: list[int], now: datetime) -> list[WebhookDelivery]:
+    """Take the due deliveries among `delivery_ids` for one attempt each; others are left alone
+    (not due yet, or another worker holds them)."""
     lease = timedelta(seconds=settings.EPOS_WEBHOOK_TIMEOUT) + LEASE_MARGIN
-    return bool(
-        WebhookDelivery.objects.filter(
-            pk=delivery_id,
-            status__in=(Status.PENDING, Status.SENDING),
-            next_attempt_at__lte=now,
-        ).update(
-            status=Status.SENDING,
-            attempts=F("attempts") + 1,
-            last_attempt_at=now,
-            next_attempt_at=now + lease,
-        )
+    claimed = WebhookDelivery.objects.filter(
+        pk__in=delivery_ids,
+        status__in=(Status.PENDING, Status.SENDING),
+        next_attempt_at__lte=now,
+    ).update(
+        status=Status.SENDING,
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        next_attempt_at=now + lease,
+    )
+    if not claimed:
+        return []
+    # This attempt's rows carry its lease; a later claim by another worker would move it.
+    return list(
+        WebhookDelivery.objects.select_related("subscription", "subscription__user", "message")
+        .filter(pk__in=delivery_ids, status=Status.SENDING, next_attempt_at=now + lease)
+        .order_by("pk")
     )
 
 
 def _finish(delivery: WebhookDelivery, **fields) -> None:
+    lease_end = delivery.next_attempt_at
     for name, value in fields.items():
         setattr(delivery, name, value)
     # Only the attempt that holds the lease may record its outcome.
-    WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(**fields)
+    WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=Status.SENDING, next_attempt_at=lease_end
+    ).update(**fields)
 
 
 def signed_request(
@@ -216,17 +238,43 @@ def signed_request(
 
 
 def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
-    """Make one attempt at a due delivery; None when it is not due or another worker holds it.
+    """One attempt at one delivery; None when it is not due or another worker holds it."""
+    attempted = webhook_deliver_batch(delivery_ids=[delivery_id])
+    return attempted[0] if attempted else None
 
-    No transaction is held open across the HTTP request: the claim commits first, and the
-    outcome is written after the answer (or the timeout).
+
+def webhook_deliver_batch(*, delivery_ids: list[int]) -> list[WebhookDelivery]:
+    """Make one attempt at each due delivery of the batch, in id order.
+
+    No transaction is held open across a request: the claim commits first, and each outcome is
+    written after its answer (or its timeout).
     """
     now = timezone.now()
-    if not _claim(delivery_id, now):
-        return None
-    delivery = WebhookDelivery.objects.select_related(
-        "subscription", "subscription__user", "message"
-    ).get(pk=delivery_id)
+    deliveries = _claim(delivery_ids, now)
+    visible: dict[tuple[int, int], bool] = {}
+    targets: dict[str, Target | TargetRefused] = {}
+    with client.Sender(timeout=settings.EPOS_WEBHOOK_TIMEOUT) as sender:
+        for delivery in deliveries:
+            subscription = delivery.subscription
+            key = (subscription.user_id, delivery.message_id)
+            if key not in visible:
+                visible[key] = may_see_event(subscription.user, delivery.message)
+            if subscription.target_url not in targets:
+                try:
+                    targets[subscription.target_url] = resolve_target(subscription.target_url)
+                except TargetRefused as exc:
+                    targets[subscription.target_url] = exc
+            _attempt(delivery, sender, visible[key], targets[subscription.target_url], now)
+    return deliveries
+
+
+def _attempt(
+    delivery: WebhookDelivery,
+    sender: client.Sender,
+    visible: bool,
+    target: Target | TargetRefused,
+    now: datetime,
+) -> None:
     subscription = delivery.subscription
     if subscription.status != SubscriptionStatus.ACTIVE:
         _finish(
@@ -235,29 +283,25 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
             next_attempt_at=None,
             last_error=f"The subscription is {subscription.get_status_display().lower()}.",
         )
-        return delivery
-    if not may_see_event(subscription.user, delivery.message):
+        return
+    if not visible:
         _finish(
             delivery,
             status=Status.SKIPPED,
             next_attempt_at=None,
             last_error="The subscriber may not see this object (any more).",
         )
-        return delivery
-    try:
-        target = resolve_target(subscription.target_url)
-    except TargetRefused as exc:
-        _finish(delivery, status=Status.FAILED, next_attempt_at=None, last_error=str(exc)[:500])
-        return delivery
+        return
+    if isinstance(target, TargetRefused):
+        _finish(delivery, status=Status.FAILED, next_attempt_at=None, last_error=str(target)[:500])
+        return
 
     body, headers = signed_request(delivery, subscription.secret, now)
     try:
-        reply = client.post(
-            target=target, body=body, headers=headers, timeout=settings.EPOS_WEBHOOK_TIMEOUT
-        )
+        reply = sender.post(target=target, body=body, headers=headers)
     except client.NetworkError as exc:
         _retry_or_fail(delivery, error=str(exc)[:500], status_code=None, excerpt="")
-        return delivery
+        return
 
     if 200 <= reply.status < 300:
         _finish(
@@ -299,7 +343,6 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
             response_excerpt=reply.excerpt,
             last_error=f"HTTP {reply.status}: not retried.",
         )
-    return delivery
 
 
 def _retry_or_fail(

@@ -415,3 +415,23 @@ def test_events_feed_query_count_does_not_grow_with_events(
     move(opportunity, stages[0], alice, capture)
     with django_assert_num_queries(5):
         assert len(client.get("/api/v1/events/").json()["results"]) == 3
+
+
+def test_users_lists_active_people_by_name_for_pickers(
+    api, alice, bob, carol, nobody, django_assert_num_queries
+):
+    nobody.is_active = False
+    nobody.save()
+    client = api.as_user(alice)
+    client.get("/api/v1/users/")
+
+    # the key, the caller's roles, the count, the page
+    with django_assert_num_queries(4):
+        body = client.get("/api/v1/users/?page_size=100").json()
+
+    assert body["results"] == [
+        {"id": alice.pk, "username": "alice", "name": "Alice Archer"},
+        {"id": bob.pk, "username": "bob", "name": "Bob Baker"},
+        {"id": carol.pk, "username": "carol", "name": "Carol Cho"},
+    ]
+    assert api.as_user(nobody).get("/api/v1/users/").status_code == 401

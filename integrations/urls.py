@@ -1,0 +1,12 @@
+from django.urls import path
+
+from integrations import views
+
+app_name = "integrations"
+
+urlpatterns = [
+    path("", views.integrations_home, name="home"),
+    path("subscriptions/<int:pk>/pause/", views.subscription_pause, name="subscription-pause"),
+    path("subscriptions/<int:pk>/resume/", views.subscription_resume, name="subscription-resume"),
+    path("deliveries/<int:pk>/resend/", views.delivery_resend, name="delivery-resend"),
+]
