@@ -194,6 +194,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "EPOS <epos@localhost>")
 # addresses are refused unless EPOS_WEBHOOK_ALLOW_PRIVATE is on (tests, local development).
 EPOS_WEBHOOK_ALLOW_PRIVATE = env_bool("EPOS_WEBHOOK_ALLOW_PRIVATE", False)
 EPOS_WEBHOOK_TIMEOUT = env_int("EPOS_WEBHOOK_TIMEOUT", 10)
+# Each subscription multiplies the deliveries of every event; one person may hold this many.
+EPOS_WEBHOOK_MAX_SUBSCRIPTIONS = env_int("EPOS_WEBHOOK_MAX_SUBSCRIPTIONS", 50)
 # Seconds to wait before each retry; jittered by ±20 %. The default adds up to about three days.
 EPOS_WEBHOOK_RETRY_SCHEDULE = [
     env_int_item("EPOS_WEBHOOK_RETRY_SCHEDULE", item)

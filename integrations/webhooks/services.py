@@ -17,7 +17,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from epos.lib import crypto
-from epos.lib.errors import Forbidden, InvalidInput
+from epos.lib.errors import Conflict, Forbidden, InvalidInput
 from epos.lib.roles import is_admin
 from epos.models import ApiKey, OutboxMessage
 from epos.outbox import TOPICS
@@ -55,6 +55,13 @@ def webhook_subscribe(
         resolve_target(target_url)
     except TargetRefused as exc:
         raise InvalidInput(str(exc), field="target_url") from exc
+    # Every subscription multiplies the work of each event: one person cannot make it unbounded.
+    limit = settings.EPOS_WEBHOOK_MAX_SUBSCRIPTIONS
+    if WebhookSubscription.objects.filter(user=actor).count() >= limit:
+        raise Conflict(
+            f"You have {limit} webhook subscriptions, the most one person may have; "
+            "remove one you no longer use first."
+        )
     secret = _new_secret()
     subscription = WebhookSubscription(
         user=actor,

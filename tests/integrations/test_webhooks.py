@@ -119,6 +119,23 @@ def test_subscribe_refuses_bad_events_and_private_targets_with_a_message(
     assert WebhookSubscription.objects.count() == 0
 
 
+def test_one_person_may_hold_only_so_many_subscriptions(
+    api, alice, bob, httpserver, allow_private_targets, settings
+):
+    settings.EPOS_WEBHOOK_MAX_SUBSCRIPTIONS = 2
+    for _ in range(2):
+        subscribe(api, alice, httpserver.url_for("/a"))
+
+    refused = api.as_user(alice).post(
+        "/api/v1/hooks/", {"target_url": httpserver.url_for("/a"), "event": "opportunity.won"}
+    )
+
+    assert refused.status_code == 409
+    assert "2 webhook subscriptions" in refused.json()["detail"]
+    assert WebhookSubscription.objects.filter(user=alice).count() == 2
+    subscribe(api, bob, httpserver.url_for("/b"))
+
+
 def test_unsubscribe_is_204_also_when_gone_and_never_removes_another_users_hook(
     api, alice, dave, httpserver, allow_private_targets
 ):
