@@ -35,6 +35,13 @@ from building_blocks.models import (
     TrainingStep,
 )
 from building_blocks.uploads import check_upload
+from epos.builtin import (
+    Shipped,
+    SyncReport,
+    builtin_mark_applied,
+    builtin_sync,
+    builtin_updates_available,
+)
 from epos.lib.errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from epos.outbox import outbox_publish
 from opportunities import permissions as opportunity_permissions
@@ -595,18 +602,17 @@ def discovery_link_remove(*, link: DiscoveryLink, actor) -> None:
 # --- the catalog --------------------------------------------------------------------------------
 
 
-def catalog_load(*, catalog=None) -> dict[str, int]:
-    """Create or update the curated discovery catalog (idempotent: keyed on slugs)."""
-    from building_blocks.catalog_data import CATALOG
+CATALOG_CHALLENGE, CATALOG_NEED, CATALOG_LINK = "catalog.challenge", "catalog.need", "catalog.link"
 
-    catalog = catalog or CATALOG
-    counts = {"challenges": 0, "needs": 0, "links": 0}
-    with transaction.atomic():
-        challenges, needs = {}, {}
-        for position, item in enumerate(catalog["challenges"]):
-            challenges[item["slug"]], _ = BusinessChallenge.objects.update_or_create(
-                slug=item["slug"],
-                defaults={
+
+def _shipped_catalog(catalog) -> dict[str, list[Shipped]]:
+    """The shipped catalog as ledger entries, with everything an entry is made of."""
+    challenges = {item["slug"]: item for item in catalog["challenges"]}
+    return {
+        CATALOG_CHALLENGE: [
+            Shipped(
+                key=item["slug"],
+                content={
                     "title": item["title"],
                     "use_case": item["use_case"],
                     "description": item.get("description", ""),
@@ -614,11 +620,12 @@ def catalog_load(*, catalog=None) -> dict[str, int]:
                     "position": position,
                 },
             )
-            counts["challenges"] += 1
-        for position, item in enumerate(catalog["needs"]):
-            needs[item["slug"]], _ = TechnicalNeed.objects.update_or_create(
-                slug=item["slug"],
-                defaults={
+            for position, item in enumerate(catalog["challenges"])
+        ],
+        CATALOG_NEED: [
+            Shipped(
+                key=item["slug"],
+                content={
                     "title": item["title"],
                     "use_case": item["use_case"],
                     "area": item.get("area", ""),
@@ -626,21 +633,117 @@ def catalog_load(*, catalog=None) -> dict[str, int]:
                     "position": position,
                 },
             )
-            counts["needs"] += 1
-        for position, item in enumerate(catalog["links"]):
-            challenge, need = challenges[item["challenge"]], needs[item["need"]]
-            ChallengeNeedLink.objects.update_or_create(
-                challenge=challenge,
-                need=need,
-                defaults={
-                    "use_case": challenge.use_case,
+            for position, item in enumerate(catalog["needs"])
+        ],
+        CATALOG_LINK: [
+            Shipped(
+                key=f"{item['challenge']}->{item['need']}",
+                content={
+                    "challenge": item["challenge"],
+                    "need": item["need"],
+                    "use_case": challenges[item["challenge"]]["use_case"],
                     "narrative": item["narrative"],
                     "kpis": "\n".join(item.get("kpis", ())),
                     "position": position,
                 },
             )
-            counts["links"] += 1
-    return counts
+            for position, item in enumerate(catalog["links"])
+        ],
+    }
+
+
+def _link_key_parts(key: str) -> tuple[str, str]:
+    challenge, need = key.split("->", 1)
+    return challenge, need
+
+
+def _existing_link_keys(keys: list[str]) -> set[str]:
+    pairs = ChallengeNeedLink.objects.values_list("challenge__slug", "need__slug")
+    return {f"{challenge}->{need}" for challenge, need in pairs} & set(keys)
+
+
+def _create_catalog_entry(source: str, entry: Shipped) -> bool:
+    if source == CATALOG_CHALLENGE:
+        BusinessChallenge.objects.create(slug=entry.key, **entry.content)
+    elif source == CATALOG_NEED:
+        TechnicalNeed.objects.create(slug=entry.key, **entry.content)
+    else:
+        values = dict(entry.content)
+        challenge = BusinessChallenge.objects.filter(slug=values.pop("challenge")).first()
+        need = TechnicalNeed.objects.filter(slug=values.pop("need")).first()
+        if challenge is None or need is None:
+            return False  # one end was deleted by a curator: the link has nothing to join
+        ChallengeNeedLink.objects.create(challenge=challenge, need=need, **values)
+    return True
+
+
+def catalog_load(*, catalog=None) -> dict[str, SyncReport]:
+    """Load the shipped discovery catalog without undoing curators' work (see epos.builtin):
+    missing entries are created once; edited ones are kept; deleted ones stay deleted; a newer
+    shipped version is offered on the catalog's manage page."""
+    from building_blocks.catalog_data import CATALOG
+
+    shipped = _shipped_catalog(catalog or CATALOG)
+    existing = {
+        CATALOG_CHALLENGE: lambda keys: BusinessChallenge.objects.filter(slug__in=keys).values_list(
+            "slug", flat=True
+        ),
+        CATALOG_NEED: lambda keys: TechnicalNeed.objects.filter(slug__in=keys).values_list(
+            "slug", flat=True
+        ),
+        CATALOG_LINK: _existing_link_keys,
+    }
+    with transaction.atomic():
+        return {
+            source: builtin_sync(
+                source=source,
+                shipped=entries,
+                existing_keys=existing[source],
+                create=lambda entry, source=source: _create_catalog_entry(source, entry),
+            )
+            for source, entries in shipped.items()
+        }
+
+
+def catalog_builtin_updates(*, catalog=None) -> list[dict]:
+    """Entries whose shipped version changed since it was loaded: what a curator may apply."""
+    from building_blocks.catalog_data import CATALOG
+
+    shipped = _shipped_catalog(catalog or CATALOG)
+    waiting = builtin_updates_available(*shipped)
+    updates = []
+    for source, entries in shipped.items():
+        for entry in entries:
+            if (source, entry.key) in waiting:
+                title = entry.content.get("title") or entry.key.replace("->", " → ")
+                updates.append({"source": source, "key": entry.key, "title": title})
+    return updates
+
+
+def catalog_builtin_apply(*, actor, source: str, key: str, catalog=None) -> None:
+    """Overwrite one catalog entry with its newer shipped version: a curator's decision."""
+    from building_blocks.catalog_data import CATALOG
+
+    if not permissions.can_curate(actor):
+        raise Forbidden("Only curators may apply catalog updates.")
+    shipped = _shipped_catalog(catalog or CATALOG)
+    entry = next((item for item in shipped.get(source, ()) if item.key == key), None)
+    if entry is None or (source, key) not in builtin_updates_available(source):
+        raise Conflict("There is no newer built-in version of this entry to apply.")
+    with transaction.atomic():
+        values = dict(entry.content)
+        if source == CATALOG_LINK:
+            values.pop("challenge"), values.pop("need")
+            challenge_slug, need_slug = _link_key_parts(key)
+            updated = ChallengeNeedLink.objects.filter(
+                challenge__slug=challenge_slug, need__slug=need_slug
+            ).update(**values)
+        else:
+            model = BusinessChallenge if source == CATALOG_CHALLENGE else TechnicalNeed
+            updated = model.objects.filter(slug=key).update(**values)
+        if not updated:
+            raise Conflict("This entry was deleted meanwhile; there is nothing to update.")
+        builtin_mark_applied(source=source, key=key, digest=entry.digest)
 
 
 # --- training -----------------------------------------------------------------------------------

@@ -52,6 +52,11 @@ urlpatterns = [
     ),
     path("catalog/", views.catalog, name="catalog"),
     path("catalog/manage/", views_curation.catalog_manage, name="catalog-manage"),
+    path(
+        "catalog/manage/builtin/apply/",
+        views_curation.catalog_builtin_apply,
+        name="catalog-builtin-apply",
+    ),
     path("catalog/challenges/new/", views_curation.challenge_create, name="challenge-create"),
     path("catalog/challenges/<int:pk>/edit/", views_curation.challenge_edit, name="challenge-edit"),
     path(

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from building_blocks import selectors, services_curation
+from building_blocks import selectors, services, services_curation
 from building_blocks.forms import (
     CatalogLinkForm,
     ChallengeForm,
@@ -87,8 +87,26 @@ def catalog_manage(request):
             "use_case": use_case,
             "challenges": selectors.catalog_challenges_for_editing(use_case=use_case),
             "needs": selectors.catalog_needs_for_editing(use_case=use_case),
+            "builtin_updates": services.catalog_builtin_updates(),
         },
     )
+
+
+@require_POST
+@curator_required
+def catalog_builtin_apply(request):
+    """Take the newer shipped version of one catalog entry (replacing the curators' text)."""
+    try:
+        services.catalog_builtin_apply(
+            actor=request.user,
+            source=request.POST.get("source", ""),
+            key=request.POST.get("key", ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The built-in version was applied.")
+    return redirect(reverse("building_blocks:catalog-manage"))
 
 
 def _catalog_item_form(request, *, form_class, save, instance, noun, anchor_prefix):

@@ -107,3 +107,30 @@ class ExternalRef(models.Model):
 
     def __str__(self):
         return f"{self.system}:{self.kind}:{self.external_id}"
+
+
+class BuiltinRecord(models.Model):
+    """What a built-in content loader shipped, per entry, so a restart never undoes people's work.
+
+    A loader creates an entry only when it has no record of it. An entry it loaded before and
+    that is gone was deleted by someone, and stays deleted; one that is there is left as people
+    made it. A newer shipped version is only offered (`available_digest`) to whoever curates it.
+    """
+
+    source = models.CharField(max_length=60, help_text="catalog.challenge, stages.tool, …")
+    key = models.CharField(max_length=200, help_text="The entry's natural key (its slug)")
+    digest = models.CharField(max_length=64, help_text="The shipped content last loaded")
+    available_digest = models.CharField(
+        max_length=64, blank=True, help_text="A newer shipped content, not applied yet"
+    )
+    loaded_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="builtin_record_unique_key")
+        ]
+
+    def __str__(self):
+        return f"{self.source}:{self.key}"

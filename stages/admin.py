@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from stages import services
 from stages.models import Process, Stage, StageItem, Tool
 
 
@@ -30,6 +31,13 @@ class ProcessAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "slug"]
     inlines = [StageInline]
+    actions = ["activate"]
+
+    @admin.action(description="Activate the selected version (retires the version in use)")
+    def activate(self, request, queryset):
+        for process in queryset:
+            services.process_activate(process=process, actor=request.user)
+        self.message_user(request, f"Activated {queryset.count()} process version(s).")
 
 
 @admin.register(Stage)

@@ -13,7 +13,10 @@ from typing import Literal
 from django.db import transaction
 from django.db.models import F
 
-from epos.lib.errors import InvalidInput
+from epos.builtin import Shipped, builtin_sync
+from epos.lib.errors import Forbidden, InvalidInput
+from epos.lib.roles import ADMIN, CURATOR, has_role
+from epos.models import BuiltinRecord
 from stages.models import Process, Stage, StageItem, Tool
 from stages.process_templates import (
     PROCESS_TEMPLATES,
@@ -24,7 +27,8 @@ from stages.process_templates import (
     ToolDefinition,
 )
 
-LoadAction = Literal["created", "unchanged", "updated", "new_version"]
+LoadAction = Literal["created", "unchanged", "updated", "new_version_offered", "deleted_by_people"]
+BUILTIN_PROCESS, BUILTIN_TOOL = "stages.process", "stages.tool"
 
 _SLUG = re.compile(r"^[-a-z0-9_]+$")
 # Reordering stages in place would trip the (process, position) unique constraint row by row;
@@ -46,7 +50,7 @@ class InvalidTemplate(InvalidInput):
 @dataclass(frozen=True)
 class ProcessLoadResult:
     slug: str
-    process: Process
+    process: Process | None
     action: LoadAction
     stage_count: int
     item_count: int
@@ -58,6 +62,20 @@ def template_digest(template: ProcessTemplate) -> str:
         dataclasses.asdict(template), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def shape_digest(template: ProcessTemplate) -> str:
+    """A digest of what loading `template` writes, comparable with `process_as_template` of
+    the stored process (the database keeps no order among a stage's tools)."""
+    return template_digest(
+        dataclasses.replace(
+            template,
+            stages=tuple(
+                dataclasses.replace(stage, tools=tuple(sorted(stage.tools)))
+                for stage in template.stages
+            ),
+        )
+    )
 
 
 def _max_length(model, field: str) -> int:
@@ -139,28 +157,30 @@ def _validate(templates: Sequence[ProcessTemplate], tools: Sequence[ToolDefiniti
             raise InvalidTemplate(template.slug, problems)
 
 
-def _tools_upsert(tools: Sequence[ToolDefinition]) -> dict[str, Tool]:
-    existing = {tool.slug: tool for tool in Tool.objects.filter(slug__in=[t.slug for t in tools])}
-    by_slug: dict[str, Tool] = {}
-    for definition in tools:
-        values = {
-            "name": definition.name,
-            "url": definition.url,
-            "description": definition.description,
-        }
-        tool = existing.get(definition.slug)
-        if tool is None:
-            tool = Tool(slug=definition.slug, **values)
-            tool.full_clean()
-            tool.save()
-        elif any(getattr(tool, field) != value for field, value in values.items()):
-            # Written only on a real difference, so an unchanged reload leaves no trace.
-            for field, value in values.items():
-                setattr(tool, field, value)
-            tool.full_clean()
-            tool.save(update_fields=list(values))
-        by_slug[definition.slug] = tool
-    return by_slug
+def _tools_load(tools: Sequence[ToolDefinition]) -> dict[str, Tool]:
+    """Create the shipped tools never loaded before; leave edited and deleted ones alone."""
+
+    def create(entry: Shipped) -> bool:
+        tool = Tool(slug=entry.key, **entry.content)
+        tool.full_clean()
+        tool.save()
+        return True
+
+    builtin_sync(
+        source=BUILTIN_TOOL,
+        shipped=[
+            Shipped(
+                key=tool.slug,
+                content={"name": tool.name, "url": tool.url, "description": tool.description},
+            )
+            for tool in tools
+        ],
+        existing_keys=lambda keys: Tool.objects.filter(slug__in=keys).values_list(
+            "slug", flat=True
+        ),
+        create=create,
+    )
+    return {tool.slug: tool for tool in Tool.objects.filter(slug__in=[t.slug for t in tools])}
 
 
 def _stage_values(definition: StageDefinition, position: int) -> dict:
@@ -227,23 +247,71 @@ def _stages_write(
             setattr(stage, field, value)
         stage.full_clean()
         stage.save()
-        stage.tools.set([tools_by_slug[slug] for slug in definition.tools])
+        # A tool someone deleted stays deleted; the stage goes without it.
+        stage.tools.set([tools_by_slug[slug] for slug in definition.tools if slug in tools_by_slug])
         _items_write(stage, definition.items)
 
 
-def _process_load_one(
-    template: ProcessTemplate, tools_by_slug: dict[str, Tool]
-) -> tuple[Process, LoadAction]:
-    digest = template_digest(template)
-    # Locking the latest version serialises two loaders started together (two web containers
-    # running their start-up command): the second sees the first one's result.
-    latest = (
-        Process.objects.select_for_update().filter(slug=template.slug).order_by("-version").first()
+def process_as_template(process: Process) -> ProcessTemplate:
+    """The process as it is in the database, in the shape of a template (to tell whether people
+    changed it since it was loaded)."""
+    stages = []
+    for stage in process.stages.order_by("position").prefetch_related("items"):
+        tools = stage.tools.through.objects.filter(stage=stage)
+        stages.append(
+            StageDefinition(
+                name=stage.name,
+                slug=stage.slug,
+                kind=stage.kind,
+                phase=stage.phase,
+                goal=stage.goal,
+                guidance=stage.guidance,
+                probability=stage.probability,
+                target_days=stage.target_days,
+                is_optional=stage.is_optional,
+                starts_clock=stage.starts_clock,
+                items=tuple(
+                    ItemDefinition(item.kind, item.title, item.description, item.required)
+                    for item in sorted(stage.items.all(), key=lambda item: (item.position, item.pk))
+                ),
+                tools=tuple(sorted(tools.values_list("tool__slug", flat=True))),
+            )
+        )
+    return ProcessTemplate(
+        slug=process.slug,
+        name=process.name,
+        description=process.description,
+        stages=tuple(stages),
     )
-    if latest is not None and latest.template_digest == digest:
-        return latest, "unchanged"
 
-    if latest is not None and not latest.opportunities.exists():
+
+def _process_load_one(
+    template: ProcessTemplate, tools_by_slug: dict[str, Tool], record: BuiltinRecord | None
+) -> tuple[Process | None, LoadAction]:
+    """Load one template; `record` is the ledger's entry for it (None: never loaded), whose
+    digest is the shape the loader last wrote into the latest version."""
+    digest = template_digest(template)
+    # Locking the versions serialises two loaders started together (two web containers
+    # running their start-up command): the second sees the first one's result.
+    versions = list(
+        Process.objects.select_for_update().filter(slug=template.slug).order_by("-version")
+    )
+    latest = versions[0] if versions else None
+    if latest is None and record is not None:
+        return None, "deleted_by_people"
+    offered = next((version for version in versions if version.template_digest == digest), None)
+    if offered is not None:
+        return offered, "unchanged"
+
+    # Untouched: the latest version is still exactly what the loader wrote into it.
+    untouched = (
+        latest is not None
+        and record is not None
+        and record.digest != ""
+        and shape_digest(process_as_template(latest)) == record.digest
+    )
+    if latest is not None and untouched and not latest.opportunities.exists():
+        # Nobody ran a deal on it or edited it: taking the new template loses nothing.
         latest.name, latest.description = template.name, template.description
         latest.template_digest = digest
         latest.full_clean()
@@ -255,7 +323,9 @@ def _process_load_one(
         slug=template.slug,
         name=template.name,
         description=template.description,
-        status=Process.Status.ACTIVE,
+        # The first version is active at once; a later one is offered as a draft, which an
+        # admin activates (retiring the version in use) when the team is ready for it.
+        status=Process.Status.ACTIVE if latest is None else Process.Status.DRAFT,
         template_digest=digest,
         version=1 if latest is None else latest.version + 1,
         based_on=latest,
@@ -263,13 +333,24 @@ def _process_load_one(
     process.full_clean()
     process.save()
     _stages_write(process, template, tools_by_slug)
-    if latest is None:
-        return process, "created"
-    # Deals keep pointing at the previous version and its stages, which stay exactly as they
-    # were; only new deals pick the new version.
-    latest.status = Process.Status.RETIRED
-    latest.save(update_fields=["status"])
-    return process, "new_version"
+    return process, "created" if latest is None else "new_version_offered"
+
+
+def process_activate(*, process: Process, actor) -> Process:
+    """Make `process` the version new deals use; the other active versions of it retire.
+
+    Deals keep pointing at the version they run on, whose stages stay exactly as they were.
+    """
+    if actor is not None and not has_role(actor, ADMIN, CURATOR):
+        raise Forbidden("Only curators and admins activate process versions.")
+    with transaction.atomic():
+        locked = Process.objects.select_for_update().get(pk=process.pk)
+        Process.objects.filter(slug=locked.slug, status=Process.Status.ACTIVE).exclude(
+            pk=locked.pk
+        ).update(status=Process.Status.RETIRED)
+        locked.status = Process.Status.ACTIVE
+        locked.save(update_fields=["status"])
+    return locked
 
 
 def processes_load_builtin(
@@ -279,10 +360,12 @@ def processes_load_builtin(
 ) -> list[ProcessLoadResult]:
     """Load the built-in process templates (or `templates`), idempotently.
 
-    Per template: unknown slug → version 1 is created (active); same digest as the latest
-    version → nothing changes; changed and the latest version has no opportunities → that
-    version is rewritten in place; changed and it has opportunities → a new version based on
-    it becomes active and the old one is retired. Every template is validated before anything
+    Safe on every start; it never undoes people's work. Per template: never loaded → version 1
+    is created (active); loaded before but every version deleted → stays deleted; a version
+    already carries this template → nothing changes; changed, and the latest version is as it
+    was loaded with no deals on it → rewritten in place; otherwise the new template is offered
+    as a draft version based on the latest, which an admin activates (`process_activate`).
+    Tools are created once and never overwritten. Every template is validated before anything
     is written, and everything happens in one transaction.
     """
     templates = PROCESS_TEMPLATES if templates is None else tuple(templates)
@@ -290,9 +373,27 @@ def processes_load_builtin(
     _validate(templates, tools)
     results: list[ProcessLoadResult] = []
     with transaction.atomic():
-        tools_by_slug = _tools_upsert(tools)
+        tools_by_slug = _tools_load(tools)
+        records = {
+            record.key: record
+            for record in BuiltinRecord.objects.select_for_update().filter(source=BUILTIN_PROCESS)
+        }
         for template in templates:
-            process, action = _process_load_one(template, tools_by_slug)
+            record = records.get(template.slug)
+            process, action = _process_load_one(template, tools_by_slug, record)
+            written = action in ("created", "updated", "new_version_offered") or (
+                # A database from before the ledger: the latest version came from this very
+                # template, so that is what the loader wrote (people's edits since then show
+                # up as a different shape, which protects them).
+                action == "unchanged" and (record is None or record.digest == "")
+            )
+            if record is None:
+                record = BuiltinRecord(source=BUILTIN_PROCESS, key=template.slug, digest="")
+            if written and record.digest != shape_digest(template):
+                record.digest = shape_digest(template)
+                record.save()
+            elif record.pk is None:
+                record.save()
             results.append(
                 ProcessLoadResult(
                     slug=template.slug,

@@ -752,8 +752,8 @@ def _grow_catalog(erin, frank, n, offset):
 
 
 # Session, user, roles; then the challenges with their deal counts, their links (with need and
-# deal count), the needs with their link, block and deal counts.
-CATALOG_MANAGE_QUERIES = 6
+# deal count), the needs with their link, block and deal counts; the built-in updates waiting.
+CATALOG_MANAGE_QUERIES = 7
 
 
 def test_the_catalog_editor_has_a_constant_query_count(

@@ -2,6 +2,8 @@
 loopback (pytest-httpserver), retries, 410, 429, visibility and the events feed."""
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -452,3 +454,33 @@ def test_users_lists_active_people_by_name_for_pickers(
         {"id": carol.pk, "username": "carol", "name": "Carol Cho"},
     ]
     assert api.as_user(nobody).get("/api/v1/users/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_move_is_delivered_from_a_background_thread(
+    alice, opportunity, stages, httpserver, settings
+):
+    """The embedded default (`make run`): no worker, yet webhooks go out, off the request."""
+    settings.EPOS_WEBHOOK_ALLOW_PRIVATE = True
+    settings.EPOS_TASKS_IN_BACKGROUND_THREAD = True
+    services.webhook_subscribe(
+        actor=alice, target_url=httpserver.url_for("/hook"), event="opportunity.stage_changed"
+    )
+    arrived = threading.Event()
+
+    def answer(request):
+        arrived.set()
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(answer)
+
+    opportunity_move_to_stage(
+        opportunity=opportunity, to_stage=stages[1], actor=None, override_reason="test"
+    )
+
+    assert arrived.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while WebhookDelivery.objects.get().status != Status.SUCCEEDED:
+        assert time.monotonic() < deadline, "the delivery was not recorded as delivered"
+        time.sleep(0.05)
+    assert OutboxMessage.objects.get(topic="opportunity.stage_changed").dispatched_at is not None

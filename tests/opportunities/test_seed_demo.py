@@ -334,6 +334,16 @@ def test_if_empty_on_a_seeded_database_adds_nothing(seeded):
     assert "already" in out.getvalue()
 
 
+def test_deleting_the_demo_deals_does_not_bring_them_back_on_the_next_start(seeded):
+    Opportunity.objects.all().delete()
+    out = StringIO()
+
+    call_command("seed_demo", "--if-empty", stdout=out)
+
+    assert Opportunity.objects.count() == 0
+    assert "loaded once already" in out.getvalue()
+
+
 def test_seeding_a_database_with_data_is_refused(seeded):
     before = Opportunity.objects.count()
     with pytest.raises(CommandError, match="already has data"):

@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from epos.lib.errors import Forbidden
 from stages import services
 from stages.models import Process, Stage, StageItem, Tool
 from stages.process_templates import (
@@ -15,7 +16,7 @@ from stages.process_templates import (
     StageDefinition,
     exit_criterion,
 )
-from stages.services import InvalidTemplate, processes_load_builtin
+from stages.services import InvalidTemplate, process_activate, processes_load_builtin
 from tests.factories import OpportunityFactory, ToolFactory
 
 pytestmark = pytest.mark.django_db
@@ -234,7 +235,7 @@ def test_changed_template_without_deals_is_rewritten_in_place():
     assert processes_load_builtin(templates=[changed])[0].action == "unchanged"
 
 
-def test_changed_template_with_deals_creates_a_new_version_and_keeps_the_old_one():
+def test_changed_template_with_deals_offers_a_draft_version_and_keeps_the_old_one_active():
     processes_load_builtin()
     v1 = Process.objects.get(slug="epos-presales")
     v1_discovery = v1.stages.get(slug="discovery")
@@ -247,13 +248,14 @@ def test_changed_template_with_deals_creates_a_new_version_and_keeps_the_old_one
 
     [result] = processes_load_builtin(templates=[changed])
 
-    assert result.action == "new_version"
+    assert result.action == "new_version_offered"
     v2 = result.process
     v1.refresh_from_db()
     v2.refresh_from_db()
     assert v2.pk != v1.pk
-    assert (v2.version, v2.based_on_id, v2.status) == (2, v1.pk, Process.Status.ACTIVE)
-    assert v1.status == Process.Status.RETIRED
+    # Offered, not imposed: deals keep starting on v1 until an admin activates v2.
+    assert (v2.version, v2.based_on_id, v2.status) == (2, v1.pk, Process.Status.DRAFT)
+    assert v1.status == Process.Status.ACTIVE
     assert v2.stages.get(slug="discovery").goal == "Find the pain, then the budget."
     assert not v2.stages.filter(pk__in=[pk for pk, _, _ in v1_stage_rows]).exists()
     # History stays exactly as it was.
@@ -267,8 +269,49 @@ def test_changed_template_with_deals_creates_a_new_version_and_keeps_the_old_one
     assert processes_load_builtin(templates=[changed])[0].action == "unchanged"
     assert Process.objects.filter(slug="epos-presales").count() == 2
 
+    process_activate(process=v2, actor=None)
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert (v1.status, v2.status) == (Process.Status.RETIRED, Process.Status.ACTIVE)
 
-def test_new_version_without_deals_is_updated_in_place_leaving_the_old_version_alone():
+
+def test_a_restart_keeps_what_people_edited_or_deleted():
+    processes_load_builtin()
+    edited = Process.objects.get(slug="epos-presales")
+    discovery = edited.stages.get(slug="discovery")
+    discovery.goal = "Our own goal"
+    discovery.save()
+    Process.objects.filter(slug="b2b-bant").delete()
+    vivun = Tool.objects.get(slug="vivun")
+    vivun.url = "https://ourcompany.vivun.app/"
+    vivun.save()
+    Tool.objects.filter(slug="zapier").delete()
+    changed = _with_stage(EPOS_PRESALES, "sizing", goal="A shipped improvement.")
+    templates = [changed, *(t for t in PROCESS_TEMPLATES if t.slug != "epos-presales")]
+
+    results = {result.slug: result.action for result in processes_load_builtin(templates=templates)}
+    processes_load_builtin(templates=templates)
+
+    assert results["b2b-bant"] == "deleted_by_people"
+    assert not Process.objects.filter(slug="b2b-bant").exists()
+    # Edited and without deals: not rewritten, the change is offered as a draft.
+    assert results["epos-presales"] == "new_version_offered"
+    discovery.refresh_from_db()
+    assert discovery.goal == "Our own goal"
+    assert Process.objects.filter(slug="epos-presales").count() == 2
+    assert Tool.objects.get(slug="vivun").url == "https://ourcompany.vivun.app/"
+    assert not Tool.objects.filter(slug="zapier").exists()
+
+
+def test_only_curators_and_admins_activate_a_version(alice):
+    processes_load_builtin()
+    process = Process.objects.get(slug="epos-presales")
+
+    with pytest.raises(Forbidden):
+        process_activate(process=process, actor=alice)
+
+
+def test_an_offered_version_nobody_touched_takes_a_newer_template_in_place():
     processes_load_builtin()
     v1 = Process.objects.get(slug="epos-presales")
     OpportunityFactory(stage=v1.stages.get(slug="discovery"), process=v1)
@@ -411,14 +454,14 @@ def test_bow_tie_stages_carry_their_phases():
     )
 
 
-def test_tools_are_upserted_by_slug_and_linked_to_stages():
-    existing = ToolFactory(slug="vivun", name="Vivun", url="https://old.example/")
+def test_tools_are_created_once_kept_as_people_set_them_and_linked_to_stages():
+    existing = ToolFactory(slug="vivun", name="Vivun", url="https://ourcompany.example/")
 
     processes_load_builtin()
 
     vivun = Tool.objects.get(slug="vivun")
     assert vivun.pk == existing.pk
-    assert vivun.url != "https://old.example/"
+    assert vivun.url == "https://ourcompany.example/"
     assert Tool.objects.filter(slug="vivun").count() == 1
     assert {"vivun", "zapier", "google-docs", "google-calendar", "esat-survey", "crm"} <= set(
         Tool.objects.values_list("slug", flat=True)

@@ -5,15 +5,12 @@ from building_blocks.services import catalog_load
 
 class Command(BaseCommand):
     help = (
-        "Create or update the discovery catalog (business challenges, technical needs and the "
-        "links between them). Safe to run again: entries are matched on their slugs."
+        "Load the shipped discovery catalog (business challenges, technical needs and their "
+        "links). Safe on every start: it creates what was never loaded and never overwrites, "
+        "brings back or duplicates what curators edited or deleted; a newer shipped version of "
+        "an entry is offered to curators on /catalog/manage/."
     )
 
     def handle(self, *args, **options):
-        counts = catalog_load()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Catalog loaded: {counts['challenges']} challenges, {counts['needs']} needs, "
-                f"{counts['links']} links."
-            )
-        )
+        for source, report in catalog_load().items():
+            self.stdout.write(f"{source}: {report.summary()}")

@@ -11,8 +11,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from building_blocks import demo as blocks_demo
+from epos.models import BuiltinRecord
 from epos.outbox import outbox_quiet
 from opportunities.demo import DEFAULT_SEED, DemoDataError, database_is_empty, demo_seed
+
+DEMO_SOURCE = "demo"
 
 
 @contextmanager
@@ -46,6 +49,11 @@ class Command(BaseCommand):
         # The demo deals run on the built-in processes; loading them is idempotent.
         loaded = io.StringIO()
         call_command("load_processes", stdout=loaded)
+        seeded_before = BuiltinRecord.objects.filter(source=DEMO_SOURCE).exists()
+        if if_empty and seeded_before:
+            # Deleting the demo deals must not bring them back on the next start.
+            self.stdout.write("Demo data was loaded once already; not loaded again.")
+            return
         if not database_is_empty():
             if if_empty:
                 self.stdout.write("Opportunities already exist; demo data not loaded.")
@@ -62,6 +70,9 @@ class Command(BaseCommand):
                 summary = demo_seed(seed=seed)
                 with outbox_quiet():
                     blocks_summary = blocks_demo.seed(rng=random.Random(seed), stdout=None)
+                BuiltinRecord.objects.get_or_create(
+                    source=DEMO_SOURCE, key=str(seed), defaults={"digest": ""}
+                )
         except DemoDataError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.monotonic() - started

@@ -5,9 +5,9 @@ from stages.services import InvalidTemplate, processes_load_builtin
 
 class Command(BaseCommand):
     help = (
-        "Load the built-in process templates. Safe to run on every start: unchanged templates "
-        "are left alone, and a changed template that already has opportunities gets a new "
-        "version instead of rewriting the one its deals run on."
+        "Load the built-in process templates. Safe to run on every start: it never overwrites "
+        "or brings back what people edited or deleted; a changed template is offered as a "
+        "draft version for an admin to activate."
     )
 
     def handle(self, *args, **options):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
         for result in results:
             line = (
-                f"{result.action.replace('_', ' ')} {result.process} "
+                f"{result.action.replace('_', ' ')} {result.process or result.slug} "
                 f"({result.stage_count} stages, {result.item_count} items)"
             )
             style = self.style.SUCCESS if result.action != "unchanged" else str
