@@ -20,9 +20,11 @@ class WebhookSubscription(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
     )
+    # A subscription made with a key lives and dies with it: revoked, it gets nothing more;
+    # deleted, it goes too.
     api_key = models.ForeignKey(
         ApiKey,
-        on_delete=models.SET_NULL,
+        on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="+",

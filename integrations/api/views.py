@@ -1,6 +1,6 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.generics import get_object_or_404
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -24,6 +24,7 @@ class HookViewSet(
     permission_classes = [HasRole]
     serializer_class = s.HookSerializer
     filter_backends = []
+    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -58,6 +59,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [HasRole]
     serializer_class = s.EventSerializer
     filter_backends = []
+    lookup_value_regex = r"[0-9]{1,18}"
 
     @extend_schema(
         parameters=[OpenApiParameter("type", str, enum=list(TOPICS), description="Event type")]

@@ -2,6 +2,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from epos.lib.roles import is_admin
 from integrations.models import WebhookDelivery, WebhookSubscription
+from integrations.webhooks.events import events_visible_to
 
 
 def subscriptions_of(*, user) -> QuerySet[WebhookSubscription]:
@@ -29,11 +30,16 @@ def subscriptions_for_page(*, user) -> QuerySet[WebhookSubscription]:
 
 
 def recent_deliveries(*, user, limit: int = 50) -> QuerySet[WebhookDelivery]:
-    return _scope(
+    """The newest deliveries, of events the user may see now (a delivery skipped because its
+    deal moved out of reach must not tell them the deal moved)."""
+    deliveries = _scope(
         WebhookDelivery.objects.select_related("subscription", "subscription__user", "message"),
         user,
         "subscription__user",
-    ).order_by("-created_at", "-id")[:limit]
+    )
+    if not is_admin(user):
+        deliveries = deliveries.filter(message__in=events_visible_to(user).values("pk"))
+    return deliveries.order_by("-created_at", "-id")[:limit]
 
 
 def subscription_get(*, user, pk) -> WebhookSubscription | None:

@@ -4,6 +4,7 @@ import base64
 import json
 import logging
 import random
+import re
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -121,16 +122,23 @@ def webhook_resend(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def fan_out(message: OutboxMessage) -> None:
-    """One delivery per active subscription to the message's event; idempotent per message.
+    """One delivery per active subscription to the message's event whose owner may see its
+    object; idempotent per message.
 
-    Deliveries to the same receiver (scheme, host and port) go to one task, which sends them over
-    one connection: Zapier's hooks all live on one host.
+    Deliveries to the same receiver (scheme, host and port) go to one task, a few at a time,
+    which sends them side by side: Zapier's hooks all live on one host.
     """
-    targets = dict(
-        WebhookSubscription.objects.filter(
-            event=message.topic, status=SubscriptionStatus.ACTIVE
-        ).values_list("pk", "target_url")
+    subscriptions = list(
+        WebhookSubscription.objects.filter(event=message.topic, status=SubscriptionStatus.ACTIVE)
+        .filter(Q(api_key__isnull=True) | Q(api_key__revoked_at__isnull=True))
+        .select_related("user")
     )
+    # Who may not see the object hears nothing of it, not even that something happened.
+    visible: dict[int, bool] = {}
+    for subscription in subscriptions:
+        if subscription.user_id not in visible:
+            visible[subscription.user_id] = may_see_event(subscription.user, message)
+    targets = {sub.pk: sub.target_url for sub in subscriptions if visible[sub.user_id]}
     if not targets:
         return
     now = timezone.now()
@@ -141,12 +149,14 @@ def fan_out(message: OutboxMessage) -> None:
         ],
         ignore_conflicts=True,
     )
-    batches: dict[str, list[int]] = defaultdict(list)
+    by_origin: dict[str, list[int]] = defaultdict(list)
     for delivery_id, subscription_id in WebhookDelivery.objects.filter(
         message=message, status=Status.PENDING
     ).values_list("pk", "subscription_id"):
-        batches[_origin(targets.get(subscription_id, ""))].append(delivery_id)
-    transaction.on_commit(lambda: enqueue_deliveries(list(batches.values())))
+        by_origin[_origin(targets.get(subscription_id, ""))].append(delivery_id)
+    size = client.PARALLEL_REQUESTS
+    batches = [ids[i : i + size] for ids in by_origin.values() for i in range(0, len(ids), size)]
+    transaction.on_commit(lambda: enqueue_deliveries(batches))
 
 
 def _origin(url: str) -> str:
@@ -183,18 +193,19 @@ def _backoff(attempts: int, retry_after: timedelta | None) -> timedelta | None:
 
 
 def _retry_after(value: str | None) -> timedelta | None:
+    """The receiver's Retry-After (seconds or an HTTP date), capped; None when unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if re.fullmatch(r"[0-9]{1,12}", value, flags=re.ASCII):
+        return min(timedelta(seconds=int(value)), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(when - timezone.now(), timedelta(0))
+    return min(max(when - timezone.now(), timedelta(0)), MAX_RETRY_AFTER)
 
 
 def _claim(delivery_ids: list[int], now: datetime) -> list[WebhookDelivery]:
@@ -215,13 +226,24 @@ def _claim(delivery_ids: list[int], now: datetime) -> list[WebhookDelivery]:
         return []
     # This attempt's rows carry its lease; a later claim by another worker would move it.
     return list(
-        WebhookDelivery.objects.select_related("subscription", "subscription__user", "message")
+        WebhookDelivery.objects.select_related(
+            "subscription", "subscription__user", "subscription__api_key", "message"
+        )
         .filter(pk__in=delivery_ids, status=Status.SENDING, next_attempt_at=now + lease)
         .order_by("pk")
     )
 
 
+def _clean_text(value: str, limit: int) -> str:
+    # What a receiver sends may hold NUL (which PostgreSQL text refuses) and be of any length.
+    return value.replace("\x00", "\ufffd")[:limit]
+
+
 def _finish(delivery: WebhookDelivery, **fields) -> None:
+    for name in ("last_error", "response_excerpt"):
+        if name in fields:
+            field = WebhookDelivery._meta.get_field(name)
+            fields[name] = _clean_text(fields[name], field.max_length)
     lease_end = delivery.next_attempt_at
     for name, value in fields.items():
         setattr(delivery, name, value)
@@ -251,66 +273,66 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
 
 
 def webhook_deliver_batch(*, delivery_ids: list[int]) -> list[WebhookDelivery]:
-    """Make one attempt at each due delivery of the batch, in id order.
+    """Make one attempt at each due delivery of the batch; the requests go out side by side.
 
     No transaction is held open across a request: the claim commits first, and each outcome is
-    written after its answer (or its timeout).
+    written once every answer is in (or its deadline passed), all within the claim's lease.
     """
     now = timezone.now()
     deliveries = _claim(delivery_ids, now)
     visible: dict[tuple[int, int], bool] = {}
     targets: dict[str, Target | TargetRefused] = {}
-    with client.Sender(timeout=settings.EPOS_WEBHOOK_TIMEOUT) as sender:
-        for delivery in deliveries:
-            subscription = delivery.subscription
-            key = (subscription.user_id, delivery.message_id)
-            if key not in visible:
-                visible[key] = may_see_event(subscription.user, delivery.message)
-            if subscription.target_url not in targets:
-                try:
-                    targets[subscription.target_url] = resolve_target(subscription.target_url)
-                except TargetRefused as exc:
-                    targets[subscription.target_url] = exc
-            _attempt(delivery, sender, visible[key], targets[subscription.target_url], now)
+    sending: list[tuple[WebhookDelivery, client.Request]] = []
+    for delivery in deliveries:
+        subscription = delivery.subscription
+        key = (subscription.user_id, delivery.message_id)
+        if key not in visible:
+            visible[key] = may_see_event(subscription.user, delivery.message)
+        url = subscription.target_url
+        if url not in targets:
+            try:
+                targets[url] = resolve_target(url)
+            except TargetRefused as exc:
+                targets[url] = exc
+        refusal = _refusal(delivery, visible[key], targets[url])
+        if refusal is not None:
+            _finish(delivery, next_attempt_at=None, **refusal)
+            continue
+        body, headers = signed_request(delivery, subscription.secret, now)
+        sending.append((delivery, client.Request(target=targets[url], body=body, headers=headers)))
+    replies = client.post_all(
+        [request for _, request in sending], timeout=settings.EPOS_WEBHOOK_TIMEOUT
+    )
+    for (delivery, _request), reply in zip(sending, replies, strict=True):
+        _record(delivery, reply)
     return deliveries
 
 
-def _attempt(
-    delivery: WebhookDelivery,
-    sender: client.Sender,
-    visible: bool,
-    target: Target | TargetRefused,
-    now: datetime,
-) -> None:
+def _refusal(delivery: WebhookDelivery, visible: bool, target) -> dict | None:
+    """Why this delivery is not sent at all, as the fields to record; None when it may go."""
     subscription = delivery.subscription
     if subscription.status != SubscriptionStatus.ACTIVE:
-        _finish(
-            delivery,
-            status=Status.SKIPPED,
-            next_attempt_at=None,
-            last_error=f"The subscription is {subscription.get_status_display().lower()}.",
-        )
-        return
+        state = subscription.get_status_display().lower()
+        return {"status": Status.SKIPPED, "last_error": f"The subscription is {state}."}
+    if subscription.api_key_id is not None and subscription.api_key.revoked_at is not None:
+        return {
+            "status": Status.SKIPPED,
+            "last_error": "The API key that made this subscription was revoked.",
+        }
     if not visible:
-        _finish(
-            delivery,
-            status=Status.SKIPPED,
-            next_attempt_at=None,
-            last_error="The subscriber may not see this object (any more).",
-        )
-        return
+        return {
+            "status": Status.SKIPPED,
+            "last_error": "The subscriber may not see this object (any more).",
+        }
     if isinstance(target, TargetRefused):
-        _finish(delivery, status=Status.FAILED, next_attempt_at=None, last_error=str(target)[:500])
-        return
+        return {"status": Status.FAILED, "last_error": str(target)}
+    return None
 
-    body, headers = signed_request(delivery, subscription.secret, now)
-    try:
-        reply = sender.post(target=target, body=body, headers=headers)
-    except client.NetworkError as exc:
-        _retry_or_fail(delivery, error=str(exc)[:500], status_code=None, excerpt="")
-        return
 
-    if 200 <= reply.status < 300:
+def _record(delivery: WebhookDelivery, reply: client.Reply | client.NetworkError) -> None:
+    if isinstance(reply, client.NetworkError):
+        _retry_or_fail(delivery, error=str(reply), status_code=None, excerpt="")
+    elif 200 <= reply.status < 300:
         _finish(
             delivery,
             status=Status.SUCCEEDED,
@@ -329,7 +351,7 @@ def _attempt(
             response_excerpt=reply.excerpt,
             last_error="The receiver answered 410 Gone: the subscription is deactivated.",
         )
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        WebhookSubscription.objects.filter(pk=delivery.subscription_id).update(
             status=SubscriptionStatus.GONE, status_changed_at=timezone.now()
         )
     elif reply.status == 429 or reply.status >= 500:
@@ -368,7 +390,7 @@ def _retry_or_fail(
             next_attempt_at=None,
             response_status=status_code,
             response_excerpt=excerpt,
-            last_error=f"{error}; given up after {delivery.attempts} attempts.",
+            last_error=f"{error[:400]}; given up after {delivery.attempts} attempts.",
         )
         return
     _finish(

@@ -26,9 +26,37 @@ class Target:
     address: str  # the checked IP address to connect to
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits (NAT64, IPv4-compatible and
+# -translated); `ipaddress` calls some of them global whatever the IPv4 address inside.
+_EMBEDS_IPV4_AT_END = [
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64, well-known prefix
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated)
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated
+]
+# Never a public destination: local-use NAT64 and the old site-local range.
+_NEVER_PUBLIC = [ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10")]
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:  # 2002::/16
+        return address.sixtofour
+    if address.teredo is not None:  # 2001::/32: the client's address
+        return address.teredo[1]
+    for network in _EMBEDS_IPV4_AT_END:
+        if address in network:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _NEVER_PUBLIC):
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return _is_public(embedded)
     return address.is_global and not address.is_multicast
 
 
