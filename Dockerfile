@@ -3,7 +3,7 @@
 # and the one-shot migrate job. See docker-compose.yml for how they are wired together.
 
 # --- front-end packages: from the npm registry through package.json, never committed ----------
-FROM node:20-slim AS frontend
+FROM node:24-slim AS frontend
 WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

@@ -6,6 +6,7 @@ run in-process after commit). `.env.example` lists every variable.
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -22,8 +23,30 @@ if not SECRET_KEY:
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The address people type to reach EPOS: https://epos.example.com behind a TLS proxy, or
+# http://localhost:8000 for a try-out. The host names, trusted origins and HTTPS settings below
+# follow from it unless set one by one.
+EPOS_SITE_URL = env_str("EPOS_SITE_URL").strip()
+_site = urlsplit(EPOS_SITE_URL) if EPOS_SITE_URL else None
+if _site is not None and (_site.scheme not in ("http", "https") or not _site.hostname):
+    raise ImproperlyConfigured(
+        f"EPOS_SITE_URL must look like https://epos.example.com, got {EPOS_SITE_URL!r}"
+    )
+if _site is not None:
+    _site_hosts = [_site.hostname]
+    if _site.hostname == "localhost":
+        _site_hosts += ["127.0.0.1", "[::1]"]
+    _site_origins = [f"{_site.scheme}://{_site.netloc}"]
+    if _site.hostname == "localhost":
+        _port = f":{_site.port}" if _site.port else ""
+        _site_origins += [f"{_site.scheme}://127.0.0.1{_port}", f"{_site.scheme}://[::1]{_port}"]
+else:
+    _site_hosts = ["127.0.0.1", "localhost"] if DEBUG else []
+    _site_origins = []
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _site_hosts)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", _site_origins)
+# Whether people reach the site over HTTPS: strict cookies, redirects and HSTS follow from it.
+_HTTPS = _site.scheme == "https" if _site is not None else not DEBUG
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -264,12 +287,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Security: strict by default when DEBUG is off; each can be relaxed for a TLS-terminating proxy.
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+# Security: strict whenever the site is served over HTTPS (an https EPOS_SITE_URL, or DEBUG off
+# without one); a plain-http EPOS_SITE_URL (a try-out on localhost) relaxes them.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # HSTS preload is a per-domain commitment an operator opts into; leaving it off is a decision,
 # so the deploy check's reminder about it is silenced unless preload is on.
@@ -277,8 +301,9 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("USE_X_FORWARDED_PROTO", False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A request counts as HTTPS when gunicorn says so: it believes a proxy's X-Forwarded-Proto only
+# from FORWARDED_ALLOW_IPS (gunicorn.conf.py). Django does not read the header itself, which
+# would let any client that reaches the server claim HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Services that tests must reach for real: with EPOS_REQUIRE_SERVICES=1 a missing one fails

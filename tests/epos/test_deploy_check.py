@@ -89,6 +89,10 @@ def test_healthchecks_probe_what_each_service_does(services):
     assert "pg_isready" in _healthcheck_test(services["postgres"])
     assert "redis-cli ping" in _healthcheck_test(services["redis"])
     assert "inspect ping" in _healthcheck_test(services["worker"])
+    # Beat answers Celery's own ping (through the broker), not a file's modification time.
+    assert "inspect ping" in _healthcheck_test(services["beat"])
+    assert "celerybeat@" in _healthcheck_test(services["beat"])
+    assert "--enable-remote-control" in services["beat"]["command"]
     assert "healthcheck" not in services["migrate"]
 
 
@@ -128,9 +132,84 @@ def test_data_lives_in_named_volumes(compose, services):
 def test_compose_secrets_come_from_the_env_file_only(services):
     password = services["postgres"]["environment"]["POSTGRES_PASSWORD"]
 
-    assert password.startswith("${POSTGRES_PASSWORD:?")
+    assert password.startswith("${POSTGRES_PASSWORD")
     for name in APP_SERVICES:
         assert "SECRET_KEY" not in services[name]["environment"], name
+
+
+def interpolate(text: str, variables: dict[str, str]) -> str:
+    """Compose's variable interpolation: ${X}, ${X:-default}, ${X-default}, ${X:?error},
+    ${X?error} and $$ (a literal $); a required variable that is missing raises ValueError."""
+
+    def replace(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, operator, argument = match.group(1), match.group(2) or "", match.group(3) or ""
+        value = variables.get(name)
+        if operator == ":-":
+            return value if value else argument
+        if operator == "-":
+            return argument if value is None else value
+        if operator == ":?" and not value:
+            raise ValueError(f"required variable {name} is missing a value: {argument}")
+        if operator == "?" and value is None:
+            raise ValueError(f"required variable {name} is missing: {argument}")
+        return value or ""
+
+    return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-|-|:\?|\?)?([^}]*)\}", replace, text)
+
+
+def env_file_values(text: str) -> dict[str, str]:
+    return dict(
+        line.split("=", 1) for line in text.splitlines() if re.match(r"^[A-Z][A-Z0-9_]*=", line)
+    )
+
+
+def test_the_readme_steps_interpolate_the_compose_file():
+    """README: `cp .env.example .env`, set SECRET_KEY, `docker compose up`. Nothing else may be
+    required (an empty POSTGRES_PASSWORD once aborted the start)."""
+    variables = env_file_values((BASE_DIR / ".env.example").read_text())
+    variables["SECRET_KEY"] = "a-secret-key-for-this-test"
+
+    resolved = yaml.safe_load(interpolate((BASE_DIR / "docker-compose.yml").read_text(), variables))
+
+    app = resolved["services"]["web"]
+    assert app["environment"]["DATABASE_URL"] == "postgres://epos:epos@postgres:5432/epos"
+    assert resolved["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "epos"
+    # Published on loopback only: a TLS proxy on the host (or a browser on it) reaches it.
+    assert app["ports"] == ["127.0.0.1:8000:8000"]
+    chosen = interpolate(
+        "${POSTGRES_PASSWORD:-epos} ${EPOS_HTTP_BIND:-127.0.0.1}",
+        {"POSTGRES_PASSWORD": "s3cret", "EPOS_HTTP_BIND": "0.0.0.0"},
+    )
+    assert chosen == "s3cret 0.0.0.0"
+
+
+def test_interpolation_refuses_what_compose_refuses():
+    with pytest.raises(ValueError, match="PASSWORD"):
+        interpolate("${PASSWORD:?set it}", {"PASSWORD": ""})
+    assert interpolate("$${HOSTNAME} ${A-x} ${B:-y}", {"A": "", "B": ""}) == "${HOSTNAME}  y"
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    """Validated with the Compose specification's JSON schema as vendored by check-jsonschema."""
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads(
+        files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
+    )
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(compose), key=lambda error: list(error.path))
+
+    assert [f"{list(e.path)}: {e.message}" for e in errors] == []
+    assert schema["$id"] == "compose_spec.json"
+    assert "service_completed_successfully" in json.dumps(schema)  # a current specification
+    broken = {**compose, "services": {"web": {"ports": "8000:8000"}}}
+    assert list(validator.iter_errors(broken)), "the schema must catch a malformed file"
 
 
 def _variables_read_by_the_code() -> set[str]:
@@ -176,7 +255,8 @@ def test_dockerfile_builds_a_non_root_image_serving_gunicorn():
     froms = [line for line in instructions if line.startswith("FROM ")]
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
 
-    assert froms[0].startswith("FROM node:20-slim AS frontend")
+    # A Node release still in long-term support (node 20 reached end of life in April 2026).
+    assert froms[0].startswith("FROM node:24-slim AS frontend")
     assert froms[-1].startswith("FROM python:3.11-slim")
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert any("pip install --requirement requirements.txt" in line for line in instructions)
@@ -189,7 +269,9 @@ def test_dockerfile_builds_a_non_root_image_serving_gunicorn():
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
     ignored = set((BASE_DIR / ".dockerignore").read_text().split())
 
-    assert {".env", ".git", ".venv", "node_modules", "db.sqlite3", "media"} <= ignored
+    assert {".env", ".git", ".venv", "**/node_modules", "db.sqlite3", "media"} <= ignored
+    # Test and tool caches: stale bytecode and results have no place in an image.
+    assert {"**/.pytest_cache", "**/.ruff_cache", ".hypothesis", ".coverage", "htmlcov"} <= ignored
 
 
 def test_gunicorn_config_takes_workers_and_bind_from_the_environment():

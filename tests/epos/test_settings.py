@@ -36,6 +36,9 @@ print(json.dumps({
     "cache_backend": settings.CACHES["default"]["BACKEND"],
     "hsts_seconds": settings.SECURE_HSTS_SECONDS,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "csrf_trusted": settings.CSRF_TRUSTED_ORIGINS,
+    "cookies_secure": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+    "proxy_ssl_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
     "always_eager": app.conf.task_always_eager,
     "broker_url": app.conf.broker_url,
 }))
@@ -178,3 +181,55 @@ def test_allowed_hosts_is_a_comma_separated_list():
     values = probe(SECRET_KEY=A_SECRET_KEY, ALLOWED_HOSTS=" epos.example.com, .example.org ,")
 
     assert values["allowed_hosts"] == ["epos.example.com", ".example.org"]
+
+
+def test_a_plain_http_site_url_serves_a_try_out_on_localhost():
+    values = probe(SECRET_KEY=A_SECRET_KEY, EPOS_SITE_URL="http://localhost:8000")
+
+    assert values["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]
+    assert values["csrf_trusted"] == [
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+        "http://[::1]:8000",
+    ]
+    assert values["ssl_redirect"] is False
+    assert values["cookies_secure"] == [False, False]
+    assert values["hsts_seconds"] == 0
+
+
+def test_an_https_site_url_is_strict_and_names_the_host():
+    values = probe(SECRET_KEY=A_SECRET_KEY, EPOS_SITE_URL="https://epos.example.com")
+
+    assert values["allowed_hosts"] == ["epos.example.com"]
+    assert values["csrf_trusted"] == ["https://epos.example.com"]
+    assert values["ssl_redirect"] is True
+    assert values["cookies_secure"] == [True, True]
+    assert values["hsts_seconds"] == 31536000
+
+
+def test_explicit_values_win_over_the_site_url():
+    values = probe(
+        SECRET_KEY=A_SECRET_KEY,
+        EPOS_SITE_URL="https://epos.example.com",
+        ALLOWED_HOSTS="epos.internal",
+        SECURE_SSL_REDIRECT="0",
+    )
+
+    assert values["allowed_hosts"] == ["epos.internal"]
+    assert values["ssl_redirect"] is False
+
+
+def test_django_never_takes_a_clients_word_for_https():
+    # gunicorn decides (FORWARDED_ALLOW_IPS); Django reading X-Forwarded-Proto itself would let
+    # any client that reaches the server claim HTTPS.
+    values = probe(SECRET_KEY=A_SECRET_KEY, USE_X_FORWARDED_PROTO="1")
+
+    assert values["proxy_ssl_header"] is None
+
+
+@pytest.mark.parametrize("url", ["epos.example.com", "ftp://epos.example.com", "https://"])
+def test_a_malformed_site_url_stops_the_start(url):
+    result = run_python("import django; django.setup()", SECRET_KEY=A_SECRET_KEY, EPOS_SITE_URL=url)
+
+    assert result.returncode != 0
+    assert "EPOS_SITE_URL must look like" in result.stderr

@@ -147,7 +147,6 @@ def stack(django_db_setup, tmp_path_factory):
         "DEBUG": "0",
         "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": HOST,
-        "USE_X_FORWARDED_PROTO": "1",
         "DATABASE_URL": database_url_of_test_database(),
         "CELERY_BROKER_URL": broker_url,
         # No collectstatic here: the API and /healthz render no static asset.
