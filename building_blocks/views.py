@@ -20,9 +20,9 @@ from building_blocks import permissions, selectors, services
 from building_blocks.filters import FACETS
 from building_blocks.forms import BlockForm, CommentForm, SendBackForm
 from building_blocks.models import BlockVersion, BuildingBlock, DiscoveryLink, TrainingStep
-from building_blocks.templatetags.blocks import render_markdown
 from building_blocks.uploads import CONTENT_TYPES, INLINE_TYPES
 from epos.lib.errors import DomainError
+from epos.lib.markdown import render_markdown
 from epos.lib.roles import user_roles
 from opportunities import selectors as opportunity_selectors
 from opportunities.models import Opportunity

@@ -5,28 +5,18 @@
 {% discovery_panel opportunity %}      two queries
 """
 
-import markdown as markdown_lib
-import nh3
 from django import template
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 
 from building_blocks import permissions, selectors
 from building_blocks.models import BuildingBlock, DiscoveryLink
+from epos.lib.markdown import render_markdown
 from opportunities.permissions import can_edit_opportunity
 
 register = template.Library()
 
-_MARKDOWN_EXTENSIONS = ["extra", "sane_lists"]
-
-
-@register.filter(name="markdown")
-def render_markdown(text: str) -> str:
-    """Markdown to HTML with everything unsafe removed (curators write it, SAs read it)."""
-    if not text:
-        return ""
-    html = markdown_lib.markdown(text, extensions=_MARKDOWN_EXTENSIONS)
-    return mark_safe(nh3.clean(html, link_rel="noopener noreferrer"))  # noqa: S308 - sanitised
+# The project's one markdown policy (epos.lib.markdown), under the name these templates use.
+register.filter("markdown", render_markdown)
 
 
 @register.filter

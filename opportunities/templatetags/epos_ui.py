@@ -4,61 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import markdown as markdown_lib
-import nh3
 from django import template
 from django.template import TemplateDoesNotExist
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+
+from epos.lib.markdown import render_markdown
 
 register = template.Library()
 
-# Markdown from stages and accounts is written by curators and users: render it, then keep only
-# harmless tags so a <script> or an onclick in the source never reaches the page.
-_ALLOWED_TAGS = {
-    "a",
-    "abbr",
-    "b",
-    "blockquote",
-    "br",
-    "code",
-    "del",
-    "em",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-    "i",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "strong",
-    "table",
-    "tbody",
-    "td",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-}
-
-
-@register.filter(name="markdown")
-def markdown_filter(text: str | None):
-    if not text:
-        return ""
-    html = markdown_lib.markdown(str(text), extensions=["extra", "sane_lists"])
-    cleaned = nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "abbr": {"title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
-    return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 just above
+# The project's one markdown policy (epos.lib.markdown).
+register.filter("markdown", render_markdown)
 
 
 @register.filter
