@@ -2,10 +2,11 @@
 
 The key of a result names the data it was computed from: the newest stage transition, ESAT
 answer and opportunity ids (read in one query of three index lookups per request), plus a
-counter that services bump for the writes those ids do not show (a quota set, an amount
-edited, a deal deleted). A move, a new deal or an answer therefore shows at once; the time limit
-(`METRICS_CACHE_SECONDS`, default 300; 0 turns the cache off) bounds what a write that bumps
-nothing could leave stale.
+counter (epos.lib.figures) that services bump, once they commit, for the writes those ids do not
+show (a quota set, an amount edited, a deal or account deleted). A move, a new deal or an answer
+therefore shows at once; the time limit (`METRICS_CACHE_SECONDS`, default 300; 0 turns the cache
+off) bounds what a write that bumps nothing could leave stale. When many requests miss the same
+figure at once, one computes it and the others serve the last figures or wait for the new ones.
 
 Results are per scope: the same filters and period, seen by the same user (or by anyone who
 sees everything, admins and curators, who share them).
@@ -32,13 +33,18 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Model
 
+from epos.lib.figures import figures_changed, figures_generation
 from opportunities.models import EsatResponse, Opportunity, StageTransition
 
 DEFAULT_SECONDS = 300
-BUMP_KEY = "metrics:bump"
 VERSION = "v2"  # change when the shape of a cached result changes
 REFRESH_KEY = "metrics:refreshing:{}"
 REFRESH_CLAIM_SECONDS = 120  # at most one refresh per scope queued in that time
+# One request computes a missing figure; the others wait up to COMPUTE_WAIT for it, then compute
+# it themselves (the one computing may have died). The lock outlives no computation by much.
+COMPUTE_LOCK_SECONDS = 30
+COMPUTE_WAIT_SECONDS = 10.0
+COMPUTE_POLL_SECONDS = 0.05
 
 
 def cache_seconds() -> int:
@@ -47,10 +53,7 @@ def cache_seconds() -> int:
 
 def cache_bump() -> None:
     """Make every cached metric stale (after a write the generation ids do not reflect)."""
-    try:
-        cache.incr(BUMP_KEY)
-    except ValueError:
-        cache.set(BUMP_KEY, 1, None)
+    figures_changed()
 
 
 def generation(memo: dict) -> str:
@@ -66,7 +69,7 @@ def generation(memo: dict) -> str:
             cursor.execute(sql)
             ids = cursor.fetchone()
         memo["generation"] = "-".join(str(value or 0) for value in ids) + (
-            f"-{cache.get(BUMP_KEY, 0)}"
+            f"-{figures_generation()}"
         )
     return memo["generation"]
 
@@ -101,6 +104,24 @@ def _note_served(memo: dict, computed_at: float) -> None:
         memo["as_of"] = min(memo.get("as_of", computed_at), computed_at)
 
 
+def _serve(scope, entry: dict, current: str):
+    if entry["generation"] != current:
+        scope.memo["stale"] = True
+    _note_served(scope.memo, entry["at"])
+    return entry["value"]
+
+
+def _wait_for(key: str, current: str) -> dict | None:
+    """The entry another request is computing, once it is there; None after COMPUTE_WAIT."""
+    deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(COMPUTE_POLL_SECONDS)
+        entry = cache.get(key)
+        if entry is not None and entry["generation"] == current:
+            return entry
+    return None
+
+
 def cached(name: str) -> Callable:
     """Cache a selector called as `selector(scope=..., **arguments)`."""
 
@@ -122,13 +143,22 @@ def cached(name: str) -> Callable:
             current = generation(scope.memo)
             entry = cache.get(key)
             if entry is not None and (entry["generation"] == current or scope.allow_stale):
-                if entry["generation"] != current:
-                    scope.memo["stale"] = True
-                _note_served(scope.memo, entry["at"])
-                return entry["value"]
-            value = function(scope=scope, **arguments)
-            computed_at = time.time()
-            cache.set(key, {"generation": current, "at": computed_at, "value": value}, seconds)
+                return _serve(scope, entry, current)
+            # Many requests may miss at once (a busy dashboard after a change): one computes,
+            # the others serve the last figures if there are any, or wait for the new ones.
+            lock = f"{key}:computing"
+            if not cache.add(lock, 1, COMPUTE_LOCK_SECONDS):
+                if entry is not None:
+                    return _serve(scope, entry, current)
+                waited = _wait_for(key, current)
+                if waited is not None:
+                    return _serve(scope, waited, current)
+            try:
+                value = function(scope=scope, **arguments)
+                computed_at = time.time()
+                cache.set(key, {"generation": current, "at": computed_at, "value": value}, seconds)
+            finally:
+                cache.delete(lock)
             _note_served(scope.memo, computed_at)
             return value
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from epos.lib.errors import Conflict, Forbidden, InvalidInput
+from epos.lib.figures import figures_changed_on_commit
 from epos.lib.roles import ADMIN, has_role
 from metrics import permissions
 from metrics.models import MetricSnapshot, Pilot, Quota
@@ -105,6 +106,7 @@ def quota_set(
         quota.target = Decimal(str(target))
         quota.full_clean()
         quota.save()
+        figures_changed_on_commit()
     return quota
 
 

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from epos.lib.errors import Forbidden, GateBlocked, InvalidInput, StaleVersion
+from epos.lib.figures import figures_changed_on_commit
 from epos.lib.roles import ADMIN, MANAGER, has_role
 from epos.outbox import outbox_publish
 from opportunities import permissions
@@ -184,7 +185,16 @@ def opportunity_update(
         locked.version += 1
         locked.full_clean()
         locked.save()
+        figures_changed_on_commit()
     return locked
+
+
+def opportunity_delete(*, opportunity: Opportunity, actor) -> None:
+    if actor is not None and not permissions.can_delete_opportunity(actor, opportunity):
+        raise Forbidden("Only a manager of this team may delete an opportunity.")
+    with transaction.atomic():
+        opportunity.delete()
+        figures_changed_on_commit()
 
 
 def unmet_required_items(*, opportunity: Opportunity, stage: Stage) -> list[StageItem]:
@@ -437,6 +447,7 @@ def transitions_relink(*, opportunity_ids=None) -> int:
                 table=table, stages=stages, where=f"AND {among}" if among else ""
             )
             cursor.execute(passes, [*kinds, *batch])
+    figures_changed_on_commit()
     return changed
 
 
@@ -647,11 +658,27 @@ def account_create(*, actor, name: str, **fields) -> Account:
 
 def account_update(*, account: Account, actor, **fields) -> Account:
     _check_account_editor(actor)
-    for field, value in fields.items():
-        setattr(account, field, value)
-    account.full_clean()
-    account.save()
+    with transaction.atomic():
+        for field, value in fields.items():
+            setattr(account, field, value)
+        account.full_clean()
+        account.save()
+        figures_changed_on_commit()  # segments group the figures
     return account
+
+
+def account_delete(*, account: Account, actor) -> None:
+    if actor is not None and not permissions.can_delete_accounts(actor):
+        raise Forbidden("Your role may not delete accounts.")
+    with transaction.atomic():
+        account.delete()
+        figures_changed_on_commit()
+
+
+def contact_delete(*, contact: Contact, actor) -> None:
+    if actor is not None and not permissions.can_delete_accounts(actor):
+        raise Forbidden("Your role may not delete contacts.")
+    contact.delete()
 
 
 def contact_create(*, actor, account: Account, name: str, **fields) -> Contact:
@@ -673,10 +700,12 @@ def contact_update(*, contact: Contact, actor, **fields) -> Contact:
 
 __all__ = [
     "account_create",
+    "account_delete",
     "account_update",
     "activity_record",
     "checklist_item_set",
     "contact_create",
+    "contact_delete",
     "contact_update",
     "esat_invitation_answer",
     "esat_invitation_create",
@@ -684,6 +713,7 @@ __all__ = [
     "esat_invitation_token",
     "esat_record",
     "opportunity_create",
+    "opportunity_delete",
     "opportunity_move_to_stage",
     "opportunity_update",
     "product_gap_create",
@@ -700,16 +730,20 @@ def opportunity_record_update(*, instance, actor, **fields):
     _check_can_edit(actor, instance.opportunity)
     if "opportunity" in fields and fields["opportunity"].pk != instance.opportunity_id:
         raise InvalidInput("A record cannot be moved to another opportunity.")
-    for field, value in fields.items():
-        setattr(instance, field, value)
-    instance.full_clean()
-    instance.save()
+    with transaction.atomic():
+        for field, value in fields.items():
+            setattr(instance, field, value)
+        instance.full_clean()
+        instance.save()
+        figures_changed_on_commit()  # an ESAT score edited changes the ESAT figures
     return instance
 
 
 def opportunity_record_delete(*, instance, actor) -> None:
     _check_can_edit(actor, instance.opportunity)
-    instance.delete()
+    with transaction.atomic():
+        instance.delete()
+        figures_changed_on_commit()
 
 
 # --- ESAT survey invitations (one-time signed links, answered without login) ---------------

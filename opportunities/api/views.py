@@ -4,9 +4,8 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from epos.lib.errors import Forbidden
 from epos.lib.permissions import HasRole
-from opportunities import permissions, selectors, services
+from opportunities import selectors, services
 from opportunities.api import serializers as s
 from opportunities.filters import (
     AccountFilter,
@@ -51,9 +50,7 @@ class AccountViewSet(viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        if not permissions.can_delete_accounts(self.request.user):
-            raise Forbidden("Your role may not delete accounts.")
-        instance.delete()
+        services.account_delete(account=instance, actor=self.request.user)
 
 
 class ContactViewSet(viewsets.ModelViewSet):
@@ -77,9 +74,7 @@ class ContactViewSet(viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        if not permissions.can_delete_accounts(self.request.user):
-            raise Forbidden("Your role may not delete contacts.")
-        instance.delete()
+        services.contact_delete(contact=instance, actor=self.request.user)
 
 
 @extend_schema_view(
@@ -136,9 +131,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
         return self._output(opportunity)
 
     def perform_destroy(self, instance):
-        if not permissions.can_delete_opportunity(self.request.user, instance):
-            raise Forbidden("Only a manager of this team may delete an opportunity.")
-        instance.delete()
+        services.opportunity_delete(opportunity=instance, actor=self.request.user)
 
     @extend_schema(
         request=s.MoveInputSerializer,

@@ -61,6 +61,35 @@ def test_bootstrap_interval_is_reproducible_and_brackets_the_observed_difference
     assert high < 0  # control is clearly slower here
 
 
+def test_bootstrap_is_scipys_percentile_bootstrap_with_the_fixed_seed():
+    rng = np.random.default_rng(7)
+    pilot_days, control_days = rng.gamma(4, 5, 12), rng.gamma(4, 7, 15)
+
+    ours = statistics.bootstrap_mean_difference_ci(pilot_days, control_days)
+
+    theirs = stats.bootstrap(
+        (pilot_days, control_days),
+        lambda x, y, axis: x.mean(axis=axis) - y.mean(axis=axis),
+        n_resamples=statistics.BOOTSTRAP_RESAMPLES,
+        batch=statistics.BOOTSTRAP_CHUNK,
+        paired=False,
+        method="percentile",
+        rng=np.random.default_rng(statistics.BOOTSTRAP_SEED),
+    ).confidence_interval
+    assert ours == (approx(theirs.low), approx(theirs.high))
+    # By hand: the 2.5th and 97.5th percentiles of the resampled differences, which a
+    # hand-written loop with another draw order lands close to.
+    draws = np.random.default_rng(3)
+    differences = [
+        draws.choice(pilot_days, len(pilot_days)).mean()
+        - draws.choice(control_days, len(control_days)).mean()
+        for _ in range(4000)
+    ]
+    low, high = np.percentile(differences, [2.5, 97.5])
+    assert ours[0] == approx(low, abs=1.5)
+    assert ours[1] == approx(high, abs=1.5)
+
+
 def test_bootstrap_needs_two_deals_per_arm():
     assert statistics.bootstrap_mean_difference_ci(np.array([3.0]), np.array([1.0, 2.0])) is None
 
