@@ -3,8 +3,6 @@ re-rendered fragment back, plain form posts a redirect with a message."""
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,6 +11,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
 
 from epos.lib.errors import DomainError, Forbidden, GateBlocked, InvalidInput, StaleVersion
 from opportunities import permissions, selectors, services
@@ -54,12 +53,16 @@ def _detail_url(opportunity) -> str:
 
 
 def _dialog(request, *, kind: str, status: int, context: dict) -> HttpResponse:
+    """The dialog that explains a refused move, shown in the move dialog whatever the request
+    aimed at (htmx swaps it there: HX-Retarget, and epos.js lets a retargeted 4xx swap)."""
     html = render_to_string(
         "opportunities/partials/_move_dialog.html", {"kind": kind, **context}, request=request
     )
     response = HttpResponse(html, status=status)
     response["X-Epos-Move"] = kind
-    return response
+    retarget(response, "#move-dialog-body")
+    reswap(response, "innerHTML")
+    return trigger_client_event(response, "epos:move-dialog", {"kind": kind}, after="swap")
 
 
 @require_POST
@@ -148,8 +151,12 @@ def opportunity_move(request, pk: int):
         )
 
     message = f"Moved “{moved.name}” to {to_stage.name}."
-    if not request.htmx:
+    if not request.htmx or "board_query" not in request.POST:
+        # A plain form, or the opportunity page, whose every section depends on the stage:
+        # the page is loaded again and shows the message there.
         messages.success(request, message)
+        if request.htmx:
+            return HttpResponseClientRefresh()
         return redirect(_detail_url(moved))
     return _move_success(request, moved=moved, process=opportunity.process, message=message)
 
@@ -171,10 +178,10 @@ def _move_success(request, *, moved: Opportunity, process, message: str) -> Http
         render_to_string("opportunities/partials/_move_success.html", context, request=request)
     )
     response["X-Epos-Move"] = "moved"
-    response["HX-Trigger"] = json.dumps(
-        {"epos:toast": {"message": message}, "epos:moved": {"id": moved.pk}}
+    trigger_client_event(response, "epos:toast", {"message": message})
+    return trigger_client_event(
+        response, "epos:moved", {"id": moved.pk, "stage": moved.stage_id}, after="settle"
     )
-    return response
 
 
 # --- the checklist ---------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // Moving deals: drag and drop on the board (SortableJS) and the "Move to…" menu on every card
-// and on the opportunity page. Every move is one POST to /opportunities/<id>/move/; the server
-// answers with the re-rendered card (moved) or with the dialog to show (gate, loss reason,
-// stale version, refusal). The card goes back to its column unless the move went through.
+// and on the opportunity page. Every move is one htmx request to /opportunities/<id>/move/; the
+// server answers with the re-rendered card and column heads (swapped by htmx, then the
+// "epos:moved" event), with the dialog to show (retargeted into the move dialog, then the
+// "epos:move-dialog" event), or, on the opportunity page, with a refresh. The card goes back to
+// its column unless the move went through. Messages and errors are epos.js's.
 (function () {
   "use strict";
 
@@ -10,12 +12,10 @@
   const dialogBody = document.getElementById("move-dialog-body");
   const stageData = document.getElementById("stage-menu");
   const stages = stageData ? JSON.parse(stageData.textContent) : [];
-  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const detailHead = document.querySelector(".opportunity-head[data-move-url]");
   const sortables = [];
   let pending = null; // {id, card, from, index, stageId, version, reloadOnClose}
 
-  function toast(message, kind) { if (window.EPOS) window.EPOS.toast(message, kind); }
   function board() { return document.getElementById("board"); }
   function listFor(stageId) { return document.querySelector('.cards[data-stage-id="' + stageId + '"]'); }
 
@@ -49,89 +49,64 @@
   }
 
   function send(extra) {
-    const body = new FormData();
-    body.set("stage", pending.stageId);
-    if (pending.version) body.set("expected_version", pending.version);
+    const values = { stage: pending.stageId };
+    if (pending.version) values.expected_version = pending.version;
     const root = board();
-    if (root) body.set("board_query", root.dataset.boardQuery || "");
-    extra.forEach(function (value, key) { if (key !== "stage") body.set(key, value); });
+    if (root) values.board_query = root.dataset.boardQuery || "";
+    extra.forEach(function (value, key) { if (key !== "stage") values[key] = value; });
     if (pending.card) pending.card.classList.add("is-pending");
     setBusy(true);
-    const current = pending;
-    fetch(moveUrl(current.id), {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken, "HX-Request": "true" },
-    }).then(function (response) {
-      return response.text().then(function (html) { return { response: response, html: html }; });
-    }).then(function (result) {
-      if (current.card) current.card.classList.remove("is-pending");
-      setBusy(false);
-      if (result.response.ok) return moved(result.html, result.response);
-      if (result.response.headers.get("X-Epos-Move")) return showDialog(result.html);
-      revert();
-      closeDialog();
-      toast(result.response.status === 404
-        ? "This deal no longer exists or you may not see it."
-        : "The move failed (" + result.response.status + "). Nothing was saved.", "error");
-    }).catch(function () {
-      if (current.card) current.card.classList.remove("is-pending");
-      setBusy(false);
-      revert();
-      closeDialog();
-      toast("The server could not be reached. The move was not saved.", "error");
+    pending.inFlight = true;
+    // The body is the source: it stays in the page (a swapped card would not), its hx-headers
+    // carry the CSRF token, and the events of the answer bubble from it to the listeners below.
+    window.htmx.ajax("POST", moveUrl(pending.id), {
+      source: document.body,
+      target: pending.card ? "#" + pending.card.id : "#move-dialog-body",
+      swap: "outerHTML",
+      values: values,
     });
   }
+
+  function isMove(event) {
+    const path = event.detail.requestConfig && event.detail.requestConfig.path;
+    return pending && pending.inFlight && path === moveUrl(pending.id);
+  }
+
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (!isMove(event)) return;
+    pending.inFlight = false;
+    setBusy(false);
+    const card = pending.card && document.getElementById(pending.card.id);
+    if (card) card.classList.remove("is-pending");
+    const xhr = event.detail.xhr;
+    const answered = xhr && (xhr.getResponseHeader("HX-Retarget") || event.detail.successful);
+    if (!answered) { // refused without a dialog, or not reached: epos.js says why
+      revert();
+      closeDialog();
+    }
+  });
 
   // --- answers -----------------------------------------------------------------------------
 
-  function parse(html) {
-    const template = document.createElement("template");
-    template.innerHTML = html;
-    return template.content;
-  }
-
-  function triggerMessage(response) {
-    try {
-      const trigger = JSON.parse(response.headers.get("HX-Trigger") || "{}");
-      return trigger["epos:toast"] && trigger["epos:toast"].message;
-    } catch (error) {
-      return "";
-    }
-  }
-
-  function moved(html, response) {
-    const message = triggerMessage(response) || "Moved.";
+  document.body.addEventListener("epos:moved", function (event) {
     const done = pending;
     pending = null;
     closeDialog();
-    if (detailHead) {
-      sessionStorage.setItem("epos-toast", message);
-      window.location.reload();
-      return;
-    }
-    const content = parse(html);
-    content.querySelectorAll("[hx-swap-oob]").forEach(function (element) {
-      element.removeAttribute("hx-swap-oob");
-      const old = document.getElementById(element.id);
-      if (old) old.replaceWith(element);
-    });
-    const fresh = content.querySelector(".card");
-    const target = listFor(done.stageId);
-    if (done.card && fresh) {
-      if (target && done.card.parentElement !== target) target.prepend(done.card);
-      done.card.replaceWith(fresh);
+    const fresh = document.getElementById("card-" + event.detail.id);
+    const target = listFor(event.detail.stage);
+    // Moved from the menu, the card is still in its old column.
+    if (fresh && target && fresh.parentElement !== target) target.prepend(fresh);
+    if (fresh) {
       fresh.classList.add("is-moved");
       const button = fresh.querySelector(".move-to");
-      if (button && done.viaMenu) button.focus();
+      if (button && done && done.viaMenu) button.focus();
     }
-    toast(message);
-  }
+  });
 
-  function showDialog(html) {
-    dialogBody.innerHTML = html;
-    if (window.htmx) window.htmx.process(dialogBody);
+  document.body.addEventListener("epos:move-dialog", function () { showDialog(); });
+
+  function showDialog() {
+    if (!pending) return;
     const panel = dialogBody.firstElementChild;
     const kind = panel ? panel.dataset.dialogKind : "error";
     // Until the move goes through the card belongs to its old column.

@@ -23,12 +23,34 @@
 
   window.EPOS = { toast: toast };
 
+  // The one notification path: the server says what happened with HX-Trigger "epos:toast"
+  // (django-htmx's trigger_client_event); failures are reported here, whoever made the request.
   document.addEventListener("epos:toast", function (event) {
     toast(event.detail && event.detail.message);
+  });
+  // A refusal that names where it goes (HX-Retarget: a dialog explaining a refused move) is
+  // meant to be shown, not reported as an error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const xhr = event.detail.xhr;
+    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
   });
   document.addEventListener("htmx:responseError", function (event) {
     toast(responseMessage(event.detail.xhr), "error");
   });
+
+  // The one confirmation: a form with data-confirm asks before it is sent, plain or htmx. The
+  // capture phase runs before htmx's own submit listener, so a "no" sends nothing at all.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    const question = form.dataset && form.dataset.confirm;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
   // Filter forms leave empty fields out of the URL they push (?use_case=security, not
   // ?q=&team=&use_case=security).
   document.addEventListener("htmx:configRequest", function (event) {
@@ -71,18 +93,12 @@
     if (event.key === "Escape") closeMenus(null);
   });
 
-  // A message left by a page that reloaded itself after a change (see board.js).
   document.addEventListener("DOMContentLoaded", function () {
     // Keep the current step of a long path in view on narrow screens.
     const path = document.querySelector(".path");
     const step = path && path.querySelector('[aria-current="step"]');
     if (step && path.scrollWidth > path.clientWidth) {
       path.scrollLeft = step.offsetLeft - (path.clientWidth - step.clientWidth) / 2;
-    }
-    const pending = sessionStorage.getItem("epos-toast");
-    if (pending) {
-      sessionStorage.removeItem("epos-toast");
-      toast(pending);
     }
   });
 })();

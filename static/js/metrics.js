@@ -95,13 +95,6 @@
     });
   }
 
-  // Consequential buttons (rolling a process out) ask first.
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  });
-
   window.eposCharts = window.eposCharts || {};
   document.querySelectorAll("canvas[data-chart]").forEach(draw);
   var period = document.querySelector("#dashboard-filters select[name=period]");

@@ -1,4 +1,5 @@
-// Profile page: copy a new API key, and ask before revoking one. No inline scripts (CSP).
+// Profile page: copy a new API key. No inline scripts (CSP); the confirmation before revoking
+// a key is epos.js's data-confirm.
 (function () {
   "use strict";
 
@@ -27,14 +28,4 @@
       toast("API key copied.");
     }, selectByHand);
   });
-
-  // Capture phase, before htmx sees the submit: a cancelled question sends nothing at all.
-  document.addEventListener("submit", function (event) {
-    const form = event.target;
-    const question = form.dataset && form.dataset.confirm;
-    if (question && !window.confirm(question)) {
-      event.preventDefault();
-      event.stopPropagation();
-    }
-  }, true);
 })();

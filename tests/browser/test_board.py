@@ -332,3 +332,22 @@ def test_the_board_with_demo_like_data_on_a_narrow_screen(page, alice, bob, team
     assert Opportunity.objects.count() == 12
     assert re.search(r"\d+", page.inner_text(f"#column-head-{stages[0].pk} .column-count"))
     screenshot(page, "board-narrow-busy")
+
+
+def test_leaving_the_search_field_does_not_reload_the_board(page, alice, board_deals, process):
+    """The search already ran while typing; its `change` on blur (a user reaching for a card)
+    once reloaded the board under the drag."""
+    open_board(page, "alice", process)
+    with page.expect_response(lambda r: "q=Ready" in r.url):
+        page.fill("input[name=q]", "Ready")
+    page.wait_for_function("document.querySelectorAll('.card[data-opportunity-id]').length === 1")
+    board_requests = []
+    page.on("request", lambda request: board_requests.append(request.url))
+
+    page.locator(".card-title").first.hover()
+    page.mouse.down()
+    page.mouse.up()
+    # Longer than the search's 400 ms debounce: a request would have left by now.
+    page.wait_for_timeout(900)
+
+    assert [url for url in board_requests if "/board/" in url] == []

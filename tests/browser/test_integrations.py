@@ -2,9 +2,11 @@
 
 import pytest
 
+from epos.models import OutboxMessage
 from epos.outbox import outbox_publish, outbox_quiet
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.webhooks import services
+from tests import factories
 from tests.browser.conftest import login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,18 +19,22 @@ def test_a_user_pauses_a_subscription_and_resends_a_failed_delivery(page, alice,
         target_url="http://127.0.0.1:9/hooks.zapier.example/catch/123456/abcdef-very-long-path",
         event="opportunity.stage_changed",
     )
-    for n, (status, code, error) in enumerate(
+    deals = [factories.OpportunityFactory(owner=alice) for _ in range(3)]
+    for deal, (status, code, error) in zip(
+        deals,
         [
             ("succeeded", 200, ""),
             ("failed", 404, "HTTP 404: not retried."),
             ("pending", 503, "HTTP 503"),
-        ]
+        ],
+        strict=True,
     ):
         with outbox_quiet():  # recorded, not dispatched: the deliveries are made here
             message = outbox_publish(
                 topic="opportunity.stage_changed",
-                payload={"opportunity_id": n, "name": f"Deal {n}"},
+                payload={"opportunity_id": deal.pk, "name": deal.name},
             )
+        OutboxMessage.objects.filter(pk=message.pk).update(attempts=1)  # as if dispatched
         WebhookDelivery.objects.create(
             subscription=subscription,
             message=message,

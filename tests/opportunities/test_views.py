@@ -1,6 +1,7 @@
 """The opportunity pages and their writes: moves, checklist, qualification, activities, gaps,
 ESAT surveys, accounts; permissions, CSRF, escaping and query budgets."""
 
+import json
 import re
 from datetime import timedelta
 from unittest import mock
@@ -965,3 +966,69 @@ def test_the_totals_after_a_move_follow_the_boards_filters(client, alice, bob, t
     head = re.search(rf'id="column-head-{stages[1].pk}".*?</header>', html, re.S).group(0)
     # Alice's two search deals, not Bob's.
     assert 'class="column-count"' in head and ">2</span>" in head
+
+
+# --- the move's answers speak htmx (django-htmx), not a protocol of our own ----------------------
+
+
+def test_a_refused_move_retargets_its_dialog_and_announces_it(client, alice, opportunity, stages):
+    client.force_login(alice)
+
+    response = _move(client, opportunity, stages[1], board_query="")
+
+    assert response.status_code == 409
+    assert response["HX-Retarget"] == "#move-dialog-body"
+    assert response["HX-Reswap"] == "innerHTML"
+    assert json.loads(response["HX-Trigger-After-Swap"]) == {"epos:move-dialog": {"kind": "gate"}}
+
+
+def test_a_move_on_the_board_swaps_the_card_and_triggers_one_message(
+    client, alice, opportunity, stages
+):
+    _tick_all(opportunity, stages[0])
+    client.force_login(alice)
+
+    response = _move(client, opportunity, stages[1], board_query="")
+
+    assert json.loads(response["HX-Trigger"]) == {
+        "epos:toast": {"message": f"Moved “{opportunity.name}” to Demo."}
+    }
+    assert json.loads(response["HX-Trigger-After-Settle"]) == {
+        "epos:moved": {"id": opportunity.pk, "stage": stages[1].pk}
+    }
+    assert "HX-Retarget" not in response
+
+
+def test_a_move_from_the_opportunity_page_refreshes_it_with_the_message(
+    client, alice, opportunity, stages
+):
+    _tick_all(opportunity, stages[0])
+    client.force_login(alice)
+
+    response = _move(client, opportunity, stages[1])
+
+    assert response["HX-Refresh"] == "true"
+    page = client.get(reverse("opportunities:opportunity-detail", args=[opportunity.pk]))
+    assert f"Moved “{opportunity.name}” to Demo." in page.content.decode()
+
+
+def test_the_front_end_uses_htmx_instead_of_its_own_request_code():
+    """board.js and blocks.js once sent requests with fetch, faked HX-Request, applied
+    hx-swap-oob in a loop and parsed HX-Trigger by hand; confirmations were handled in three
+    files. The scripts now leave requests, swaps and triggers to htmx, and ask in one place."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    scripts = {
+        path.name: path.read_text() for path in (Path(settings.BASE_DIR) / "static/js").glob("*.js")
+    }
+
+    for name in ("board.js", "blocks.js"):
+        assert "fetch(" not in scripts[name], name
+        assert "HX-Request" not in scripts[name], name
+        assert "hx-swap-oob" not in scripts[name], name
+        assert "HX-Trigger" not in scripts[name], name
+    assert "htmx.ajax(" in scripts["board.js"]
+    asking = [name for name, text in scripts.items() if "confirm(" in text]
+    assert asking == ["epos.js"]
