@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -17,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from epos import selectors, services
 from epos.forms import ApiKeyForm, ProfileForm
 from epos.lib.crypto import DecryptionError, decrypt, encrypt
+from epos.lib.htmx import with_message
 from epos.models import ApiKey
 
 PAGE_TEMPLATE = "epos/profile.html"
@@ -68,9 +67,7 @@ def _render_keys(request, *, key_form=None, new_key=None, message: str = ""):
     response = render(
         request, KEYS_TEMPLATE, _keys_context(request, key_form=key_form, new_key=new_key)
     )
-    if message:
-        response["HX-Trigger"] = json.dumps({"epos:toast": {"message": message}})
-    return response
+    return with_message(response, message)
 
 
 def _pop_new_key(request) -> tuple[int, str] | None:

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRefresh
 
 from epos.lib.errors import DomainError
 from epos.lib.roles import ADMIN, SA, has_role
@@ -101,9 +102,7 @@ def dashboard_freshness(request):
     token = request.GET.get("token", "")
     if token and metric_cache.refresh_pending(token):
         return HttpResponse(status=204)
-    response = HttpResponse(status=200)
-    response["HX-Refresh"] = "true"
-    return response
+    return HttpResponseClientRefresh()
 
 
 DRILL_COLUMNS = (

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
 
 from epos.lib.errors import DomainError, Forbidden, GateBlocked, InvalidInput, StaleVersion
+from epos.lib.htmx import with_message
 from opportunities import permissions, selectors, services
 from opportunities.forms import (
     ActivityForm,
@@ -178,7 +179,7 @@ def _move_success(request, *, moved: Opportunity, process, message: str) -> Http
         render_to_string("opportunities/partials/_move_success.html", context, request=request)
     )
     response["X-Epos-Move"] = "moved"
-    trigger_client_event(response, "epos:toast", {"message": message})
+    with_message(response, message)
     return trigger_client_event(
         response, "epos:moved", {"id": moved.pk, "stage": moved.stage_id}, after="settle"
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 
 from epos.lib.errors import DomainError, Forbidden
+from epos.lib.htmx import with_message
 from opportunities import selectors
 from opportunities.models import Opportunity
 
@@ -42,9 +41,7 @@ def section_or_redirect(request, *, template: str, context: dict, message: str, 
     """htmx gets the re-rendered section (with a toast trigger); a plain POST gets a redirect."""
     if request.htmx:
         response = HttpResponse(render_to_string(template, context, request=request))
-        if message:
-            response["HX-Trigger"] = _toast_trigger(message)
-        return response
+        return with_message(response, message)
     if message:
         messages.success(request, message)
     return redirect(url)
@@ -60,7 +57,3 @@ def refuse(request, exc: Exception, *, url: str, status: int | None = None):
         return HttpResponse(text, status=code, content_type="text/plain; charset=utf-8")
     messages.error(request, text)
     return redirect(url)
-
-
-def _toast_trigger(message: str) -> str:
-    return json.dumps({"epos:toast": {"message": message}})
