@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test bench lint stack migrate frontend zapier clean
+.PHONY: install prepare run dev test bench lint stack migrate frontend zapier clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,19 +27,36 @@ zapier: zapier/node_modules/.package-lock.json
 zapier/node_modules/.package-lock.json: zapier/package.json zapier/package-lock.json
 	npm ci --prefix zapier --silent --no-audit --no-fund
 
-migrate: install
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+# `make run` serves as a user would meet EPOS: DEBUG off (no debug pages listing every URL),
+# static files through WhiteNoise, the styled 404/403/500 pages, and a secret key made once for
+# this checkout in .secret_key (ignored by git). `make dev` is the same with DEBUG on.
+SECRET_FILE := .secret_key
+RUN_ENV = DEBUG=0 SECRET_KEY="$$(cat $(SECRET_FILE))" EPOS_SITE_URL=http://localhost:$(PORT)
+DEV_ENV = DEBUG=1
 
-run: migrate
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_processes
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_catalog
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py snapshot_metrics --backfill 90
+$(SECRET_FILE):
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $(SECRET_FILE)
+
+migrate: install $(SECRET_FILE)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+
+# Loaders create only what was never loaded: people's edits and deletions survive every start.
+prepare: migrate
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput -v 0
+	$(RUN_ENV) $(BIN)/python manage.py load_processes
+	$(RUN_ENV) $(BIN)/python manage.py load_catalog
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo --if-empty
+	$(RUN_ENV) $(BIN)/python manage.py snapshot_metrics --backfill 90
 	@echo ""
 	@echo "  EPOS is starting on http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password epos-demo): sa1..sa9, manager1..manager3, curator1, admin"
 	@echo ""
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+run: prepare
+	$(RUN_ENV) $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+dev: prepare
+	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	DEBUG=$${DEBUG:-0} SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(BIN)/pytest $(PYTEST_ARGS)
@@ -67,4 +84,4 @@ stack: install
 	wait
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor staticfiles
+	rm -rf $(VENV) node_modules zapier/node_modules static/vendor staticfiles

@@ -1,8 +1,36 @@
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from epos.lib.client_ip import client_ip
 from epos.models import ApiKey
+
+_FAILURES = "api-key-failures:{}"
+
+
+def _refuse(request, message: str):
+    """A failed key: 401, or 429 once this address failed EPOS_API_KEY_FAILURE_LIMIT times in
+    the window. Guessing keys is pointless (256 bits), but a flood of wrong ones is told to stop.
+    Only failures are counted, so a valid key costs no cache round trip."""
+    key = _FAILURES.format(client_ip(request))
+    window = settings.EPOS_API_KEY_FAILURE_WINDOW
+    cache.add(key, 0, window)
+    try:
+        failures = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, window)
+        failures = 1
+    if failures > settings.EPOS_API_KEY_FAILURE_LIMIT:
+        return exceptions.Throttled(
+            wait=window,
+            detail=(
+                "Too many failed API key attempts from this address; try again in "
+                f"{max(1, round(window / 60))} minutes."
+            ),
+        )
+    return exceptions.AuthenticationFailed(message)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -15,18 +43,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid token header: expected 'Token <key>'.")
+            raise _refuse(request, "Invalid token header: expected 'Token <key>'.")
         try:
             raw = header[1].decode()
         except UnicodeError as exc:
-            raise exceptions.AuthenticationFailed("Invalid token header.") from exc
+            raise _refuse(request, "Invalid token header.") from exc
         key = (
             ApiKey.objects.select_related("user")
             .filter(digest=ApiKey.digest_of(raw), revoked_at__isnull=True)
             .first()
         )
         if key is None or not key.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+            raise _refuse(request, "Invalid or revoked API key.")
         # Touch last_used_at at most hourly so hot API clients do not write on every call.
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 3600:

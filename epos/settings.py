@@ -5,6 +5,7 @@ run in-process after commit). `.env.example` lists every variable.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "epos",
     "stages",
     "opportunities",
@@ -79,7 +81,30 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Failed logins are counted per user name and per address (django-axes): after
+# EPOS_LOGIN_FAILURE_LIMIT failures for either, logins from it are refused for
+# EPOS_LOGIN_COOLOFF_MINUTES; a successful login resets the count, and an admin can unlock
+# at once (admin "Access attempts", or `manage.py axes_reset_username <name>`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("EPOS_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("EPOS_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "epos.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "epos.lib.client_ip.client_ip"
+AXES_VERBOSE = False
+# The proxies whose X-Forwarded-* headers are believed (gunicorn reads the same variable).
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+# Failed API keys: after this many from one address in a window, a 429 until it passes.
+EPOS_API_KEY_FAILURE_LIMIT = env_int("EPOS_API_KEY_FAILURE_LIMIT", 20)
+EPOS_API_KEY_FAILURE_WINDOW = env_int("EPOS_API_KEY_FAILURE_WINDOW", 600)
 
 ROOT_URLCONF = "epos.urls"
 WSGI_APPLICATION = "epos.wsgi.application"

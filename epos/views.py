@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -146,3 +147,10 @@ def api_key_revoke(request, pk):
         return _render_keys(request, message=message)
     messages.success(request, message)
     return redirect(_keys_url())
+
+
+def login_locked_out(request, response=None, credentials=None):
+    """django-axes' answer once an address or a user name failed too often: when to try again,
+    in plain words, with 429 Too Many Requests."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)

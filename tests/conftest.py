@@ -153,6 +153,15 @@ def api():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Counters kept in the cache (failed API keys per address, the figures' generation) must
+    # not carry from one test into the next.
+    from django.core.cache import cache as default_cache
+
+    default_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

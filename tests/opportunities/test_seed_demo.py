@@ -83,10 +83,14 @@ def test_demo_users_have_their_roles(seeded):
 
 @override_settings(PASSWORD_HASHERS=FAST_HASHER)
 def test_demo_users_log_in_with_the_demo_password(seeded):
+    from django.test import RequestFactory
+
+    # As the login form does: with the request, which the failed-login counter needs.
+    login = RequestFactory().post("/accounts/login/")
     users = get_user_model().objects.filter(groups__name__in=ROLES).distinct()
     for user in users:
-        assert authenticate(username=user.username, password=DEMO_PASSWORD) == user
-    assert authenticate(username="sa1", password="wrong-password") is None
+        assert authenticate(login, username=user.username, password=DEMO_PASSWORD) == user
+    assert authenticate(login, username="sa1", password="wrong-password") is None
 
 
 def test_three_teams_with_three_sas_and_a_manager_each(seeded):
