@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from epos.health import healthz
 
@@ -31,7 +31,15 @@ urlpatterns = [
     ),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script as a file, which the Content-Security-Policy
+    # allows (the plain view inlines it).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="epos/swagger_ui.html"
+        ),
+        name="swagger-ui",
+    ),
     path("imports/", include("opportunities.importers.urls")),
     path("integrations/", include("integrations.urls")),
     path("profile/", include("epos.urls_profile")),

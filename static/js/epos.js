@@ -76,6 +76,12 @@
       navigator.clipboard.writeText(copy.dataset.copy).then(function () { toast("Link copied."); });
     }
   });
+  // A select that applies itself (no inline onchange: the Content-Security-Policy forbids it).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]") && event.target.form) {
+      event.target.form.requestSubmit();
+    }
+  });
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
   });
@@ -93,7 +99,16 @@
     if (event.key === "Escape") closeMenus(null);
   });
 
+  // Bars drawn to a percentage: set through the style object, which the policy allows.
+  function drawBars(root) {
+    root.querySelectorAll("[data-percent]").forEach(function (bar) {
+      bar.style.width = Math.max(0, Math.min(100, Number(bar.dataset.percent) || 0)) + "%";
+    });
+  }
+  document.addEventListener("htmx:load", function (event) { drawBars(event.detail.elt); });
+
   document.addEventListener("DOMContentLoaded", function () {
+    drawBars(document);
     // Keep the current step of a long path in view on narrow screens.
     const path = document.querySelector(".path");
     const step = path && path.querySelector('[aria-current="step"]');
