@@ -129,6 +129,14 @@ TEMPLATES = [
 ]
 
 # Database: SQLite by default, PostgreSQL (or anything dj-database-url reads) from DATABASE_URL.
+# Every SQLite database, the default file or one named by DATABASE_URL=sqlite:///..., gets the
+# same options: WAL lets readers proceed during a write; IMMEDIATE takes the write lock up front
+# so concurrent writers queue (up to the timeout) instead of failing with "database is locked".
+SQLITE_OPTIONS = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
@@ -146,18 +154,18 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
             f"-c work_mem={DB_WORK_MEM} -c jit=off"
         )
+    elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = {
+            **SQLITE_OPTIONS,
+            **DATABASES["default"].get("OPTIONS", {}),
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # a file: connecting costs nothing
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # WAL lets readers proceed during a write; IMMEDIATE takes the write lock up front so
-            # concurrent writers queue instead of failing with "database is locked".
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 

@@ -47,3 +47,7 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("opportunities.urls")),
 ]
+
+# The styled pages for people, JSON for API clients.
+handler404 = "epos.views.page_not_found"
+handler500 = "epos.views.server_error"

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
@@ -154,3 +155,26 @@ def login_locked_out(request, response=None, credentials=None):
     in plain words, with 429 Too Many Requests."""
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
     return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    """The styled 404 page; JSON for the API, whose clients parse every answer."""
+    if _wants_json(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """The styled 500 page; JSON for the API. Nothing of the error is shown either way."""
+    if _wants_json(request):
+        return JsonResponse(
+            {"detail": "Something went wrong on our side; nothing was saved. Try again."},
+            status=500,
+        )
+    # Rendered without the request: its context processors read the database, which may be
+    # what failed.
+    return HttpResponseServerError(loader.get_template("500.html").render())

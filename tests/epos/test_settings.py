@@ -39,6 +39,7 @@ print(json.dumps({
     "csrf_trusted": settings.CSRF_TRUSTED_ORIGINS,
     "cookies_secure": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
     "proxy_ssl_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
+    "database_options": database.get("OPTIONS", {}),
     "always_eager": app.conf.task_always_eager,
     "broker_url": app.conf.broker_url,
 }))
@@ -141,6 +142,17 @@ def test_without_database_url_the_database_is_the_sqlite_file(tmp_path):
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(sqlite_file)
     assert not sqlite_file.exists(), "reading settings must not create the database"
+
+
+def test_a_sqlite_database_url_gets_the_options_of_the_default_file(tmp_path):
+    default = probe(SECRET_KEY=A_SECRET_KEY, SQLITE_PATH=str(tmp_path / "a.sqlite3"))
+    named = probe(SECRET_KEY=A_SECRET_KEY, DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite3'}")
+
+    assert named["engine"] == "django.db.backends.sqlite3"
+    assert named["database_options"] == default["database_options"]
+    assert named["database_options"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in named["database_options"]["init_command"]
+    assert named["database_options"]["timeout"] == 20
 
 
 def test_database_url_selects_postgresql_with_its_parts():
