@@ -72,6 +72,7 @@ class BlockForm(forms.Form):
     )
     body = forms.CharField(
         required=False,
+        max_length=BuildingBlock._meta.get_field("body").max_length,
         widget=forms.Textarea(attrs={"rows": 14}),
         label="Content (markdown)",
     )

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 
@@ -159,7 +160,12 @@ class BuildingBlock(models.Model):
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     summary = models.TextField(blank=True, max_length=1000)
-    body = models.TextField(blank=True, help_text="Markdown")
+    body = models.TextField(
+        blank=True,
+        max_length=100_000,
+        validators=[MaxLengthValidator(100_000)],
+        help_text="Markdown",
+    )
     file = models.FileField(upload_to=block_upload_to, max_length=300, blank=True)
     file_name = models.CharField(max_length=200, blank=True)
     file_type = models.CharField(max_length=4, choices=FileType.choices, blank=True)

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -52,7 +52,9 @@ class Account(models.Model):
     country = models.CharField(max_length=80, blank=True)
     city = models.CharField(max_length=80, blank=True)
     has_own_infrastructure = models.BooleanField(null=True, blank=True)
-    business_context = models.TextField(blank=True, help_text="Markdown")
+    business_context = models.TextField(
+        blank=True, max_length=20_000, validators=[MaxLengthValidator(20_000)], help_text="Markdown"
+    )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -70,7 +70,9 @@ class Stage(models.Model):
     kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.OPEN)
     phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.SALES)
     goal = models.TextField(blank=True)
-    guidance = models.TextField(blank=True, help_text="Markdown")
+    guidance = models.TextField(
+        blank=True, max_length=20_000, validators=[MaxLengthValidator(20_000)], help_text="Markdown"
+    )
     probability = models.PositiveSmallIntegerField(
         default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )

@@ -49,6 +49,20 @@ def browser(_playwright):
 
 @pytest.fixture
 def page(browser, live_server):
+    # Playwright's own helpers (wait_for_function with an expression) evaluate strings in the
+    # page, which the Content-Security-Policy rightly forbids; tests/browser/test_csp.py walks
+    # the pages with the policy in force.
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1440, "height": 900}, bypass_csp=True
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page_under_csp(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -35,7 +35,8 @@ def visit(page, path: str, ready: str) -> None:
     assert violations(page) == [], path
 
 
-def test_pages_work_under_the_policy_without_a_single_violation(page, demo):
+def test_pages_work_under_the_policy_without_a_single_violation(page_under_csp, demo):
+    page = page_under_csp
     page.add_init_script(RECORD_VIOLATIONS)
     console = []
     page.on("console", lambda message: console.append(message.text))
@@ -54,7 +55,12 @@ def test_pages_work_under_the_policy_without_a_single_violation(page, demo):
     assert violations(page) == []
     # The dashboard draws its charts (Chart.js).
     visit(page, "/dashboards/", "canvas")
-    page.wait_for_function("window.eposCharts && Object.keys(window.eposCharts).length > 0")
+    # Polled with page.evaluate (the DevTools protocol): wait_for_function would eval a string.
+    for _ in range(100):
+        if page.evaluate("() => Object.keys(window.eposCharts || {}).length"):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("() => Object.keys(window.eposCharts || {}).length") > 0
     deal = (
         Opportunity.objects.filter(outcome="open", team__managers__username="manager1")
         .order_by("pk")
