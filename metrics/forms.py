@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 
+from epos.lib.dates import sane_date_validators
 from metrics.models import Pilot, Quota
 from metrics.selectors import Period
 from opportunities.models import Account, Opportunity
@@ -28,10 +29,16 @@ class DashboardForm(forms.Form):
     process = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     period = forms.ChoiceField(choices=PERIODS, required=False)
     start = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=sane_date_validators(),
     )
     end = forms.DateField(
-        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="To (inclusive)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=sane_date_validators(),
     )
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     use_case = forms.ChoiceField(

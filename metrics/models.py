@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from epos.lib.dates import sane_date_validators
 from opportunities.models import Team
 from stages.models import Process, Stage
 
@@ -123,8 +124,8 @@ class Pilot(models.Model):
         Process, on_delete=models.PROTECT, related_name="baseline_pilots"
     )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="pilots")
-    starts_on = models.DateField()
-    ends_on = models.DateField(help_text="Inclusive.")
+    starts_on = models.DateField(validators=sane_date_validators())
+    ends_on = models.DateField(help_text="Inclusive.", validators=sane_date_validators())
     target_metric = models.CharField(
         max_length=20, choices=TargetMetric.choices, default=TargetMetric.MTTC_CHANGE_PCT
     )

@@ -125,9 +125,10 @@ class Period:
         def midnight(day):
             return timezone.make_aware(datetime.combine(day, time.min))
 
+        # The last day of the calendar has no next midnight: such a period has no end.
         return cls(
             start=midnight(first) if first else None,
-            end=midnight(last + timedelta(days=1)) if last else None,
+            end=midnight(last + timedelta(days=1)) if last and last < date.max else None,
         )
 
 
