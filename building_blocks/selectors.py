@@ -397,24 +397,29 @@ def _group_figures(deals: QuerySet[Opportunity]) -> GroupFigures:
     return GroupFigures(deals=row["deals"], won=row["won"], lost=row["lost"], mttc_days=row["mttc"])
 
 
-def block_effectiveness(*, block: BuildingBlock) -> Effectiveness:
-    """How deals that used the block did, against deals that reached the same stages without it.
+def block_effectiveness(*, block: BuildingBlock, user) -> Effectiveness:
+    """How deals that used the block did, against deals that reached the same stages without it,
+    among the deals `user` may see (an SA must not learn of other teams' wins through a block).
 
-    "With": every deal with a usage of the block. "Without": deals that entered one of the
-    stages the block was used at and have no usage of it. Win rate = won / (won + lost);
+    "With": every such deal with a usage of the block. "Without": such deals that entered one of
+    the stages the block was used at and have no usage of it. Win rate = won / (won + lost);
     MTTC = mean of closed_at − engaged_at in days over won deals. Qualified-out deals count in
     neither. All time, no period.
     """
+    visible = opportunity_visibility_q(user)
+    deals = Opportunity.objects.all() if visible is None else Opportunity.objects.filter(visible)
     usages = BlockUsage.objects.filter(block=block)
+    if visible is not None:
+        usages = usages.filter(opportunity__in=deals.values("pk"))
     stage_rows = list(usages.order_by().values_list("stage_id", "stage__name").distinct())
     stage_ids = [stage_id for stage_id, _ in stage_rows]
     used = usages.filter(opportunity_id=OuterRef("pk"))
-    with_block = _group_figures(Opportunity.objects.filter(Exists(used)).annotate(uses=Value(1)))
+    with_block = _group_figures(deals.filter(Exists(used)).annotate(uses=Value(1)))
     reached = StageTransition.objects.filter(
         opportunity_id=OuterRef("pk"), to_stage_id__in=stage_ids
     )
     without_block = (
-        _group_figures(Opportunity.objects.filter(Exists(reached)).exclude(Exists(used)))
+        _group_figures(deals.filter(Exists(reached)).exclude(Exists(used)))
         if stage_ids
         else GroupFigures(0, 0, 0, None)
     )

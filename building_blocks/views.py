@@ -183,7 +183,7 @@ def block_detail(request, pk):
                     ("product", "Products"),
                 )
             ],
-            "effectiveness": selectors.block_effectiveness(block=block),
+            "effectiveness": selectors.block_effectiveness(block=block, user=request.user),
             "small_sample": selectors.SMALL_SAMPLE,
             "usages": usages,
             "hidden_usages": hidden_usages,

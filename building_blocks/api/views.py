@@ -130,7 +130,7 @@ class BuildingBlockViewSet(viewsets.ModelViewSet):
     @extend_schema(responses=s.EffectivenessSerializer)
     @action(detail=True, methods=["get"])
     def effectiveness(self, request, pk=None):
-        figures = selectors.block_effectiveness(block=self.get_object())
+        figures = selectors.block_effectiveness(block=self.get_object(), user=request.user)
         return Response(
             s.EffectivenessSerializer(
                 {

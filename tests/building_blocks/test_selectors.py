@@ -313,7 +313,7 @@ def test_effectiveness_against_deals_that_reached_the_same_stage_without_the_blo
     deal(reach_demo=False, ends="lost", days=5)
     deal(reach_demo=False, ends="won", days=3)
 
-    figures = selectors.block_effectiveness(block=block)
+    figures = selectors.block_effectiveness(block=block, user=erin)
     assert figures.uses == 5
     assert figures.stage_names == ["Demo"]
     assert (figures.with_block.deals, figures.with_block.won, figures.with_block.lost) == (5, 3, 1)
@@ -329,7 +329,7 @@ def test_effectiveness_against_deals_that_reached_the_same_stage_without_the_blo
 
 
 def test_effectiveness_of_an_unused_block_is_empty_and_flagged_small(erin, frank):
-    figures = selectors.block_effectiveness(block=make_block(erin, publish_by=frank))
+    figures = selectors.block_effectiveness(block=make_block(erin, publish_by=frank), user=erin)
     assert figures.uses == 0
     assert figures.with_block.win_rate is None and figures.without_block.mttc_days is None
     assert figures.small_sample
@@ -344,7 +344,7 @@ def test_effectiveness_is_not_small_with_ten_closed_deals_on_each_side(erin, fra
             if used:
                 services.block_usage_record(block=block, opportunity=opportunity, actor=None)
             opportunity_move_to_stage(opportunity=opportunity, to_stage=won, actor=None)
-    figures = selectors.block_effectiveness(block=block)
+    figures = selectors.block_effectiveness(block=block, user=erin)
     assert (figures.with_block.closed, figures.without_block.closed) == (10, 10)
     assert not figures.small_sample
 
@@ -412,3 +412,20 @@ def test_managers_see_their_teams_completion(carol, alice, bob, dave, erin, fran
     progress = {member.user.username: member.per_path[path.pk] for member in members}
     assert progress == {"alice": (2, 3), "bob": (0, 3)}  # dave is in another team
     assert not BlockUsage.objects.exists()
+
+
+def test_effectiveness_counts_only_the_deals_the_viewer_may_see(erin, frank, alice, dave, team):
+    process, (discovery, demo, proposal, won, lost) = factories.make_process()
+    block = make_block(erin, publish_by=frank)
+    for owner_team in (team, None):
+        opportunity = factories.OpportunityFactory(stage=discovery, team=owner_team)
+        services.block_usage_record(block=block, opportunity=opportunity, actor=None)
+        opportunity_move_to_stage(opportunity=opportunity, to_stage=won, actor=None)
+
+    everyone = selectors.block_effectiveness(block=block, user=erin)
+    teammate = selectors.block_effectiveness(block=block, user=alice)
+    outsider = selectors.block_effectiveness(block=block, user=dave)
+
+    assert (everyone.uses, everyone.with_block.won) == (2, 2)
+    assert (teammate.uses, teammate.with_block.won) == (1, 1)
+    assert (outsider.uses, outsider.with_block.won) == (0, 0)
