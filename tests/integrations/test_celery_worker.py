@@ -88,6 +88,33 @@ def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
             process.wait(timeout=grace)
 
 
+WORKER_COMMAND = [
+    sys.executable,
+    "-m",
+    "celery",
+    "-A",
+    "epos",
+    "worker",
+    "--pool=solo",
+    "--loglevel=INFO",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+]
+
+
+def start_solo_worker(env: dict, log_path) -> subprocess.Popen:
+    """A `celery worker` process of this test run (one task at a time), logging to `log_path`."""
+    with log_path.open("w") as log_file:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter running celery
+            WORKER_COMMAND,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+
 class Worker:
     def __init__(self, process: subprocess.Popen, broker_url: str, log_path):
         self.process = process
@@ -122,26 +149,7 @@ def worker(django_db_setup, tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("REDIS_CACHE_URL", None)
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter running celery
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "epos",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_solo_worker(env, log_path)
     try:
         yield Worker(process, broker_url, log_path)
     finally:

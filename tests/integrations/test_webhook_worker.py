@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from tests.epos.test_stack import free_port
 from tests.integrations.test_celery_worker import (
     database_url_of_test_database,
     publishing_to,
+    start_solo_worker,
     stop_process,
 )
 
@@ -115,26 +115,7 @@ class Workers:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("REDIS_CACHE_URL", None)
-        log = (self.logs / f"worker-{len(self.processes)}.log").open("w")
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter running celery
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "epos",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_solo_worker(env, self.logs / f"worker-{len(self.processes)}.log")
         self.processes.append(process)
         return process
 
