@@ -180,6 +180,11 @@ def opportunity_update(
             team = changes["team"]
             if not permissions.can_assign_team(actor, team.pk if team else None):
                 raise Forbidden("You may not move opportunities to that team.")
+        changes = {
+            field: value for field, value in changes.items() if _differs(locked, field, value)
+        }
+        if not changes:
+            return locked  # nothing changed: no new version, so no one's edit goes stale
         for field, value in changes.items():
             setattr(locked, field, value)
         locked.version += 1
@@ -187,6 +192,13 @@ def opportunity_update(
         locked.save()
         figures_changed_on_commit()
     return locked
+
+
+def _differs(instance, field_name: str, value) -> bool:
+    field = instance._meta.get_field(field_name)
+    if field.is_relation:
+        return getattr(instance, field.attname) != (value.pk if value is not None else None)
+    return getattr(instance, field_name) != value
 
 
 def opportunity_delete(*, opportunity: Opportunity, actor) -> None:

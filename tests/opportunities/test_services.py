@@ -260,3 +260,21 @@ def test_post_sale_stages_keep_the_win_and_need_it_first(carol, team):
 
     reopened = opportunity_move_to_stage(opportunity=onboarded, to_stage=stages[0], actor=carol)
     assert (reopened.outcome, reopened.closed_at) == ("open", None)
+
+
+def test_an_update_that_changes_nothing_keeps_the_version(opportunity, alice):
+    from opportunities.services import opportunity_update
+
+    before = opportunity.version
+    same = opportunity_update(
+        opportunity=opportunity,
+        actor=alice,
+        name=opportunity.name,
+        amount=opportunity.amount,
+        account=opportunity.account,
+        team=opportunity.team,
+    )
+    changed = opportunity_update(opportunity=opportunity, actor=alice, name="Renamed deal")
+
+    assert same.version == before
+    assert changed.version == before + 1
