@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from celery import shared_task
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 
 from integrations.webhooks import services
 
@@ -30,7 +30,9 @@ def _in_background(task, args, countdown: float) -> None:
         except Exception:
             logger.exception("Background task %s%r failed", task.name, args)
         finally:
-            close_old_connections()
+            # This thread's connections end with its task: a kept one would hold the database
+            # open (a test database could not be dropped, a restart would find it busy).
+            connections.close_all()
 
     if countdown > 0:
         timer = threading.Timer(countdown, lambda: _background.submit(run))
