@@ -30,6 +30,9 @@ def test_manager_previews_then_imports_a_maven_export(page, carol, maven_files):
     page.set_input_files("input[name=files]", [str(path) for path in maven_files])
     page.click("text=Preview the import")
     page.wait_for_selector("#import-summary")
+    # The figures are laid out by imports.css: read them once the page (style sheets included)
+    # has loaded.
+    page.wait_for_load_state("load")
 
     summary = page.inner_text("#import-summary")
     assert "5 deals" in summary and "MavenTech pipeline" in summary
