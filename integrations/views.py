@@ -47,18 +47,12 @@ def _after(request, text: str, *, error: bool = False):
 
 @require_POST
 @login_required
-def subscription_pause(request, pk):
+def subscription_set_paused(request, pk, *, paused: bool):
+    """Pause or resume a subscription (two URLs, one view)."""
     subscription = get_subscription_for_user(request, pk)
-    services.webhook_set_paused(actor=request.user, subscription=subscription, paused=True)
-    return _after(request, f"Paused: {subscription.event} to {subscription.target_url}.")
-
-
-@require_POST
-@login_required
-def subscription_resume(request, pk):
-    subscription = get_subscription_for_user(request, pk)
-    services.webhook_set_paused(actor=request.user, subscription=subscription, paused=False)
-    return _after(request, f"Resumed: {subscription.event} to {subscription.target_url}.")
+    services.webhook_set_paused(actor=request.user, subscription=subscription, paused=paused)
+    verb = "Paused" if paused else "Resumed"
+    return _after(request, f"{verb}: {subscription.event} to {subscription.target_url}.")
 
 
 @require_POST
