@@ -1,10 +1,10 @@
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from epos.lib.client_ip import client_ip
+from epos.lib.counters import cache_count
 from epos.models import ApiKey
 
 _FAILURES = "api-key-failures:{}"
@@ -14,14 +14,8 @@ def _refuse(request, message: str):
     """A failed key: 401, or 429 once this address failed EPOS_API_KEY_FAILURE_LIMIT times in
     the window. Guessing keys is pointless (256 bits), but a flood of wrong ones is told to stop.
     Only failures are counted, so a valid key costs no cache round trip."""
-    key = _FAILURES.format(client_ip(request))
     window = settings.EPOS_API_KEY_FAILURE_WINDOW
-    cache.add(key, 0, window)
-    try:
-        failures = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, window)
-        failures = 1
+    failures = cache_count(_FAILURES.format(client_ip(request)), timeout=window)
     if failures > settings.EPOS_API_KEY_FAILURE_LIMIT:
         return exceptions.Throttled(
             wait=window,

@@ -9,22 +9,14 @@ It lives here, below the domain apps, so their services can bump it without impo
 from django.core.cache import cache
 from django.db import transaction
 
+from epos.lib.counters import cache_count
+
 BUMP_KEY = "metrics:bump"
 
 
 def figures_changed() -> None:
-    """Bump now: every cached figure is of an older generation from here on.
-
-    `add` then `incr` are each atomic in Redis and in the local-memory cache, so two processes
-    bumping at once count two: an increment is never lost to a read-modify-write race.
-    """
-    for _ in range(2):
-        cache.add(BUMP_KEY, 0, None)
-        try:
-            cache.incr(BUMP_KEY)
-            return
-        except ValueError:
-            continue  # evicted between add and incr: add it again
+    """Bump now: every cached figure is of an older generation from here on."""
+    cache_count(BUMP_KEY, timeout=None)
 
 
 def figures_changed_on_commit() -> None:

@@ -1,7 +1,6 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from epos.lib.permissions import HasRole
@@ -74,6 +73,3 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
                 {"type": [f"Unknown event type; expected one of {', '.join(TOPICS)}."]}
             )
         return events_visible_to(self.request.user, topic=topic)
-
-    def get_object(self):
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
