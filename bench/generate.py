@@ -48,6 +48,7 @@ from opportunities.models import (
     Team,
 )
 from opportunities.services import visit_times
+from stages import rules
 from stages.models import Process, Stage, StageItem
 
 FULL_OPPORTUNITIES = 100_000
@@ -578,8 +579,8 @@ def _copy_opportunities(
     """Write COPY text for the three tables row by row (no intermediate tuples: at full scale
     this loop is most of the Python time), then load them."""
     stages = list(process.stages.all())
-    clock_position = min((s.position for s in stages if s.starts_clock), default=None)
-    starts_clock = {stage.pk: _clock_applies(stage, clock_position) for stage in stages}
+    process_rules = rules.ProcessRules.of(stages)
+    starts_clock = {stage.key: process_rules.clock_applies(stage) for stage in process_rules.stages}
     required = {
         stage.pk: list(
             StageItem.objects.filter(stage=stage, required=True).values_list("pk", flat=True)
@@ -707,16 +708,6 @@ def _without_secondary_indexes(cursor, models, step: Callable[[str, float], floa
             )
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     step("indexes and foreign keys", mark)
-
-
-def _clock_applies(stage: Stage, clock_position: int | None) -> bool:
-    # Same rule as opportunity_move_to_stage: entering a won stage or one at or past the clock
-    # stage engages the deal; a lost stage never does.
-    if stage.kind == Stage.Kind.LOST:
-        return False
-    if stage.kind == Stage.Kind.WON or stage.starts_clock:
-        return True
-    return clock_position is not None and stage.position >= clock_position
 
 
 def _moments(rng: random.Random, path: list[Stage], now: datetime) -> list[datetime]:

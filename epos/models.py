@@ -21,10 +21,19 @@ class ApiKey(models.Model):
 
     PREFIX = "epos_"
 
+    class System(models.TextChoices):
+        """An integration's key: what is written with it is marked as coming from that system."""
+
+        PERSONAL = "", "Personal"
+        ZAPIER = "zapier", "Zapier"
+        VIVUN = "vivun", "Vivun"
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
     )
     name = models.CharField(max_length=80, blank=True)
+    # Only an admin issues an integration key (manage.py create_api_key --system).
+    system = models.CharField(max_length=20, blank=True, choices=System.choices, default="")
     prefix = models.CharField(max_length=12, help_text="First characters, to tell keys apart")
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

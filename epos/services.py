@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from epos.lib.errors import Forbidden
+from epos.lib.errors import Forbidden, InvalidInput
 from epos.lib.roles import is_admin
 from epos.models import ApiKey, OutboxMessage
 from epos.outbox import registered_consumers
@@ -15,10 +15,18 @@ from epos.outbox import registered_consumers
 logger = logging.getLogger(__name__)
 
 
-def api_key_create(*, user, name: str = "") -> tuple[ApiKey, str]:
-    """Create a key and return it with the raw value, which is never stored and shown once."""
+def api_key_create(*, user, name: str = "", system: str = "") -> tuple[ApiKey, str]:
+    """Create a key and return it with the raw value, which is never stored and shown once.
+
+    `system` makes it an integration's key (`ApiKey.System`): records written with it carry
+    that system as their source. Only an admin issues those (`manage.py create_api_key
+    --system`)."""
+    if system not in ApiKey.System.values:
+        raise InvalidInput(f"Unknown integration {system!r}.")
     raw = ApiKey.generate()
-    key = ApiKey.objects.create(user=user, name=name, prefix=raw[:12], digest=ApiKey.digest_of(raw))
+    key = ApiKey.objects.create(
+        user=user, name=name, system=system, prefix=raw[:12], digest=ApiKey.digest_of(raw)
+    )
     return key, raw
 
 

@@ -56,6 +56,7 @@ from metrics.models import MetricSnapshot, Pilot, Quota
 from opportunities import permissions as opportunity_permissions
 from opportunities.models import Account, EsatResponse, Opportunity, StageTransition, Team
 from opportunities.selectors import opportunity_list
+from stages import rules
 from stages.models import Process, Stage
 
 WON, LOST, QUALIFIED_OUT, OPEN = (
@@ -1024,19 +1025,9 @@ def dwell_shift(
 # --- consistency (gate compliance) -----------------------------------------------------------
 
 
-COMPLIANT_EXIT = Q(override_reason="")
-
-
-def is_gated_exit(from_stage: Stage, to_stage: Stage) -> bool:
-    """Where the gate applies: a forward move out of an open stage, not to a lost stage.
-
-    Backward moves and losses are not gated, so they say nothing about the checklist.
-    """
-    return (
-        from_stage.kind == Stage.Kind.OPEN
-        and to_stage.kind != Stage.Kind.LOST
-        and to_stage.position > from_stage.position
-    )
+# An exit that owed nothing: no override given and no required item left open (an imported
+# history keeps the items its source CRM skipped as `unmet_items`, with no override).
+COMPLIANT_EXIT = Q(override_reason="", unmet_items=[])
 
 
 @cached("consistency")
@@ -1072,7 +1063,7 @@ def consistency(*, scope: Scope, stages: Sequence[Stage] | None = None) -> dict:
     per_stage: dict[int, dict] = {}
     for row in pairs:
         left, entered = stages[row["from_stage_id"]], stages[row["to_stage_id"]]
-        if not is_gated_exit(left, entered):
+        if not rules.is_gated_exit(left, entered):
             continue
         figures = per_stage.setdefault(left.pk, {"stage": left, "exits": 0, "compliant": 0})
         figures["exits"] += row["exits"]

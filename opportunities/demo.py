@@ -43,6 +43,7 @@ from opportunities.models import (
     StageTransition,
     Team,
 )
+from stages import rules
 from stages.models import Process, Stage
 
 DEMO_PASSWORD = "epos-demo"  # noqa: S105 - the published demo login, not a secret
@@ -1138,12 +1139,7 @@ def _apply_deal(deal: DealPlan, ctx: _Context) -> Opportunity:
     done: set[int] = set()
     for move in deal.moves:
         to_stage = ctx.stages[(deal.process, move.to_stage)]
-        forward = (
-            current.kind == Stage.Kind.OPEN
-            and to_stage.kind != Stage.Kind.LOST
-            and to_stage.position > current.position
-        )
-        if forward:
+        if rules.is_gated_exit(current, to_stage):
             required = ctx.required[current.pk]
             keep_open = required[len(required) - move.skip_required :] if move.skip_required else []
             ticked = [item for item in required if item not in keep_open]
@@ -1165,9 +1161,10 @@ def _apply_deal(deal: DealPlan, ctx: _Context) -> Opportunity:
         items = ctx.required[current.pk][: deal.current_items_done]
         _tick(ctx, opportunity, items, owner, entered, ctx.now, done)
     for activity in deal.activities:
+        # Synced activities are written by their sync job (no actor), as in production.
         services.activity_record(
             opportunity=opportunity,
-            actor=owner,
+            actor=owner if activity.source == Activity.Source.MANUAL else None,
             kind=activity.kind,
             occurred_at=activity.at,
             duration_minutes=activity.duration_minutes,
@@ -1176,9 +1173,10 @@ def _apply_deal(deal: DealPlan, ctx: _Context) -> Opportunity:
             external_id=activity.external_id,
         )
     for answer in deal.esat:
+        # Answered through the survey link, which writes with no actor.
         services.esat_record(
             opportunity=opportunity,
-            actor=owner,
+            actor=None,
             score=answer.score,
             stage=ctx.stages[(deal.process, answer.stage)],
             comment=answer.comment,

@@ -234,12 +234,13 @@ class OpportunityForm(forms.ModelForm):
         ]
         widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
 
-    def __init__(self, *args, owners=(), teams=(), can_reassign=False, **kwargs):
+    def __init__(self, *args, owners=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = Account.objects.order_by("name")
-        self.fields["team"].queryset = self.fields["team"].queryset.filter(
-            pk__in=[t.pk for t in teams]
-        )
+        team_ids = [t.pk for t in teams]
+        if self.instance is not None and self.instance.team_id:
+            team_ids.append(self.instance.team_id)  # kept: saving other fields never fails on it
+        self.fields["team"].queryset = self.fields["team"].queryset.filter(pk__in=team_ids)
         # The current owner and account executive stay choosable even when they are outside the
         # editor's teams, so saving other fields never fails on them.
         owner_ids = [u.pk for u in owners]
@@ -247,8 +248,11 @@ class OpportunityForm(forms.ModelForm):
             owner_ids += [self.instance.owner_id, self.instance.account_executive_id]
         for name in ("owner", "account_executive"):
             self.fields[name].queryset = self.fields[name].queryset.filter(pk__in=owner_ids)
-        if not can_reassign:
-            del self.fields["owner"]
+            self.fields[name].label_from_instance = lambda user: (
+                user.get_full_name() or user.username
+            )
+        # Which owner, team and account executive may go together is the services' rule
+        # (`permissions.assignment_problem`); a refusal comes back as a form error.
 
     def changes(self) -> dict:
         """Only the fields the user changed: the service then touches nothing else."""

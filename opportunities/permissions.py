@@ -99,10 +99,63 @@ def can_create_opportunity(user) -> bool:
     return has_role(user, SA, MANAGER, ADMIN)
 
 
-def can_assign_team(user, team_id: int | None) -> bool:
-    if has_role(user, ADMIN):
-        return True
-    return team_id is None or team_id in visible_team_ids(user)
+def assignable_team_ids(user) -> frozenset[int] | None:
+    """The teams `user` may put a deal in (None: any): a manager's managed teams, an SA's own."""
+    roles = user_roles(user)
+    if ADMIN in roles:
+        return None
+    if MANAGER in roles:
+        return managed_team_ids(user) | (member_team_ids(user) if SA in roles else frozenset())
+    if SA in roles:
+        return member_team_ids(user)
+    return frozenset()
+
+
+def assignment_problem(actor, *, team, owner, account_executive=None, changing=()) -> str:
+    """Why `actor` may not give a deal this team, owner and account executive ("" if they
+    may): the one rule for who owns what, used by every write path (the services behind the
+    API, the HTML forms, the bulk actions). `changing`: on an update, the fields that change;
+    what stays as it was is not judged again.
+
+    An admin assigns anything. Anyone else keeps every deal in a team: a team they may assign
+    (`assignable_team_ids`), and owners and account executives who belong to that team, so no
+    write can hand a deal, or a view of it, to someone outside it.
+    """
+    allowed = assignable_team_ids(actor)
+    if allowed is None:
+        return ""
+    creating = not changing
+    if creating or "team" in changing:
+        if team is None:
+            return "Every opportunity belongs to a team: pick one of yours."
+        if team.pk not in allowed:
+            return f"You may not put opportunities in the team {team.name}."
+    people = [("owner", owner), ("account executive", account_executive)]
+    for label, person in people:
+        field = label.replace(" ", "_")
+        if not (creating or field in changing or "team" in changing):
+            continue
+        if person is None:
+            if field == "owner" and (creating or "owner" in changing):
+                return "Every opportunity has an owner."
+            continue
+        if team is not None and team.pk not in visible_team_ids(person):
+            name = person.get_full_name() or person.username
+            return f"{name} is not in {team.name}: the {label} must belong to the deal's team."
+    return ""
+
+
+MANUAL = "manual"
+
+
+def record_source(actor, key=None) -> str | None:
+    """The source an activity or ESAT answer written by `actor` (through API key `key`) must
+    carry, or None when the writer may say (the survey link and background jobs, which write
+    with no actor, and admins). An integration's key writes as that system; anyone else
+    writes by hand ("manual"), and may not set when an answer arrived or who gave it."""
+    if actor is None or has_role(actor, ADMIN):
+        return None
+    return getattr(key, "system", "") or MANUAL
 
 
 def can_delete_opportunity(user, opportunity) -> bool:

@@ -336,6 +336,13 @@ def team_choices(*, user) -> list[Team]:
     return list(Team.objects.filter(pk__in=permissions.visible_team_ids(user)).order_by("name"))
 
 
+def assignable_team_choices(*, user) -> list[Team]:
+    """The teams a create or edit form offers: those `user` may put a deal in."""
+    allowed = permissions.assignable_team_ids(user)
+    teams = Team.objects.all() if allowed is None else Team.objects.filter(pk__in=allowed)
+    return list(teams.order_by("name"))
+
+
 def active_processes() -> QuerySet[Process]:
     return Process.objects.filter(status=Process.Status.ACTIVE).order_by("name", "-version")
 

@@ -14,7 +14,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from epos.lib.errors import Forbidden, GateBlocked, InvalidInput, StaleVersion
+from epos.lib.errors import Forbidden, InvalidInput, StaleVersion
 from epos.lib.figures import figures_changed_on_commit
 from epos.lib.roles import ADMIN, MANAGER, has_role
 from epos.outbox import outbox_publish
@@ -30,7 +30,9 @@ from opportunities.models import (
     ProductGap,
     Qualification,
     StageTransition,
+    Team,
 )
+from stages import rules
 from stages.models import Process, Stage, StageItem
 
 # Fields a user may change through opportunity_update; stage and outcome change only by a move.
@@ -71,22 +73,35 @@ def _check_can_edit(actor, opportunity: Opportunity) -> None:
         raise Forbidden("You may not change this opportunity.")
 
 
-def _clock_applies(stage: Stage, clock_position: int | None) -> bool:
-    """Whether entering `stage` means the deal is engaged (the MTTC clock runs)."""
-    if stage.kind == Stage.Kind.LOST:
-        return False
-    if stage.kind == Stage.Kind.WON or stage.starts_clock:
-        return True
-    return clock_position is not None and stage.position >= clock_position
+ASSIGNMENT = ("team", "owner", "account_executive")
 
 
-def _clock_position(process_id: int) -> int | None:
-    return (
-        Stage.objects.filter(process_id=process_id, starts_clock=True)
-        .order_by("position")
-        .values_list("position", flat=True)
-        .first()
+def _default_team(actor, owner) -> Team | None:
+    """The team a new deal of `owner` lands in: the owner's first team that the creator may
+    assign (a manager creating for an SA: a team the manager manages)."""
+    teams = Team.objects.filter(pk__in=permissions.visible_team_ids(owner))
+    allowed = permissions.assignable_team_ids(actor) if actor is not None else None
+    if allowed is not None:
+        teams = teams.filter(pk__in=allowed)
+    return teams.order_by("pk").first()
+
+
+class AssignmentRefused(Forbidden):
+    """A team, owner or account executive the actor may not give a deal (403; a form shows it
+    as an error on the form)."""
+
+
+def _check_assignment(actor, *, team, owner, account_executive, changing=()) -> None:
+    problem = permissions.assignment_problem(
+        actor, team=team, owner=owner, account_executive=account_executive, changing=changing
     )
+    if problem:
+        raise AssignmentRefused(problem)
+
+
+def _process_rules(process_id: int) -> tuple[rules.ProcessRules, dict[int, Stage]]:
+    stages = {stage.pk: stage for stage in Stage.objects.filter(process_id=process_id)}
+    return rules.ProcessRules.of(stages.values()), stages
 
 
 def opportunity_create(
@@ -116,20 +131,27 @@ def opportunity_create(
             owner = actor
         if not has_role(actor, ADMIN, MANAGER) and owner.pk != actor.pk:
             raise Forbidden("An SA creates opportunities they own.")
-        if team is not None and not permissions.can_assign_team(actor, team.pk):
-            raise Forbidden("You may not create opportunities for that team.")
     if process.status == Process.Status.DRAFT:
         raise InvalidInput(f"Process {process} is a draft; activate it before using it.")
+    process_rules, stages = _process_rules(process.pk)
     if stage is None:
-        stage = process.stages.filter(kind=Stage.Kind.OPEN).order_by("position").first()
+        stage = min(
+            (s for s in stages.values() if s.kind == Stage.Kind.OPEN),
+            key=lambda s: s.position,
+            default=None,
+        )
         if stage is None:
             raise InvalidInput(f"Process {process} has no open stage.")
     elif stage.process_id != process.pk:
         raise InvalidInput(f"Stage {stage.name!r} does not belong to process {process}.")
-    if stage.kind != Stage.Kind.OPEN:
-        raise InvalidInput("A new opportunity starts in an open stage.")
+    entry = rules.RuleStage.of(stage)
+    verdict = rules.judge_move(process_rules, from_stage=None, to_stage=entry)
+    if verdict.problem:
+        raise InvalidInput(verdict.problem)
     if team is None and owner is not None:
-        team = owner.teams.order_by("pk").first()
+        team = _default_team(actor, owner)
+    if actor is not None:
+        _check_assignment(actor, team=team, owner=owner, account_executive=account_executive)
 
     now = created_at or timezone.now()
     with transaction.atomic():
@@ -150,7 +172,7 @@ def opportunity_create(
             expected_close_date=expected_close_date,
             created_at=now,
             stage_entered_at=now,
-            engaged_at=now if _clock_applies(stage, _clock_position(process.pk)) else None,
+            engaged_at=now if process_rules.clock_applies(entry) else None,
         )
         opportunity.full_clean()
         opportunity.save()
@@ -176,15 +198,14 @@ def opportunity_update(
         _check_can_edit(actor, locked)
         if expected_version is not None and expected_version != locked.version:
             raise StaleVersion(locked.version)
-        if actor is not None and "team" in changes:
-            team = changes["team"]
-            if not permissions.can_assign_team(actor, team.pk if team else None):
-                raise Forbidden("You may not move opportunities to that team.")
         changes = {
             field: value for field, value in changes.items() if _differs(locked, field, value)
         }
         if not changes:
             return locked  # nothing changed: no new version, so no one's edit goes stale
+        if actor is not None and changes.keys() & {"team", "owner", "account_executive"}:
+            after = {name: changes.get(name, getattr(locked, name)) for name in ASSIGNMENT}
+            _check_assignment(actor, **after, changing=set(changes))
         for field, value in changes.items():
             setattr(locked, field, value)
         locked.version += 1
@@ -209,15 +230,38 @@ def opportunity_delete(*, opportunity: Opportunity, actor) -> None:
         figures_changed_on_commit()
 
 
-def unmet_required_items(*, opportunity: Opportunity, stage: Stage) -> list[StageItem]:
+def _open_required_items(opportunity_id: int, stage_keys: list[int]) -> dict[int, list[rules.Item]]:
+    """The required items of these stages that the deal has not done, by stage."""
+    if not stage_keys:
+        return {}
     done = ChecklistCompletion.objects.filter(
-        item_id=OuterRef("pk"), opportunity_id=opportunity.pk, done=True
+        item_id=OuterRef("pk"), opportunity_id=opportunity_id, done=True
     )
-    return list(
-        StageItem.objects.filter(stage=stage, required=True)
+    open_items: dict[int, list[rules.Item]] = {}
+    rows = (
+        StageItem.objects.filter(stage_id__in=stage_keys, required=True)
         .filter(~Exists(done))
         .order_by("position", "pk")
+        .values_list("stage_id", "pk", "title")
     )
+    for stage_id, pk, title in rows:
+        open_items.setdefault(stage_id, []).append(rules.Item(pk, title))
+    return open_items
+
+
+def _closed_from(opportunity_id: int, process_rules, stages: dict[int, Stage]) -> Stage | None:
+    """The sales stage a closed deal closed from: where its last close started."""
+    moves = (
+        StageTransition.objects.filter(
+            opportunity_id=opportunity_id, to_stage__kind__in=[Stage.Kind.WON, Stage.Kind.LOST]
+        )
+        .order_by("-moved_at", "-pk")
+        .values_list("from_stage_id", "to_stage_id")
+    )
+    for from_id, to_id in moves:
+        if from_id and rules.closes_from(process_rules, stages[from_id], stages[to_id]):
+            return stages[from_id]
+    return None
 
 
 def opportunity_move_to_stage(
@@ -232,12 +276,12 @@ def opportunity_move_to_stage(
     qualified_out: bool = False,
     moved_at=None,
 ) -> Opportunity:
-    """The one way to change a deal's stage.
+    """The one way to change a deal's stage: lock the deal, ask the process's rules
+    (`stages.rules`), write the deal and its transition, publish the event.
 
-    Moving forward out of an open stage needs that stage's required items done, or an override
-    reason from someone allowed to give one. Moving back (reopening) is allowed and clears the
-    close. A lost stage needs a loss reason. `expected_version` guards against a concurrent
-    change: the row is locked, so of two moves with the same version exactly one wins.
+    `expected_version` guards against a concurrent change: the row is locked, so of two moves
+    with the same version exactly one wins. Refusals are typed: InvalidInput (400),
+    LossReasonMissing (400), GateBlocked and StaleVersion (409), Forbidden (403).
     """
     note, override_reason, loss_reason = note.strip(), override_reason.strip(), loss_reason.strip()
     with transaction.atomic():
@@ -253,47 +297,27 @@ def opportunity_move_to_stage(
             )
         if expected_version is not None and expected_version != locked.version:
             raise StaleVersion(locked.version)
-        process_stages = list(Stage.objects.filter(process_id=locked.process_id))
-        from_stage = next(stage for stage in process_stages if stage.pk == locked.stage_id)
-        if to_stage.pk == from_stage.pk:
-            raise InvalidInput(f"The opportunity is already in {to_stage.name!r}.")
-        clock_position = min(
-            (stage.position for stage in process_stages if stage.starts_clock), default=None
+        process_rules, stages = _process_rules(locked.process_id)
+        from_stage = stages[locked.stage_id]
+        leaving, entering = rules.RuleStage.of(from_stage), rules.RuleStage.of(to_stage)
+        closed_from = None
+        if locked.outcome != Opportunity.Outcome.OPEN:
+            closed = _closed_from(locked.pk, process_rules, stages)
+            closed_from = rules.RuleStage.of(closed) if closed else None
+        verdict = rules.judge_move(
+            process_rules,
+            from_stage=leaving,
+            to_stage=entering,
+            outcome=locked.outcome,
+            closed_from=closed_from,
+            open_items=lambda stage_ids: _open_required_items(locked.pk, stage_ids),
         )
-        won_position = next(
-            (stage.position for stage in process_stages if stage.kind == Stage.Kind.WON), None
+        verdict.refuse(
+            override_reason=override_reason,
+            may_override=actor is None or permissions.can_override_gate(actor, locked),
+            loss_reason=loss_reason,
+            to_stage=entering,
         )
-        # Post-sale stages (onboarding, impact, grow in the bow-tie) sit after Won: a deal gets
-        # there only once won, and moving through them keeps the win and its close date.
-        post_sale = (
-            to_stage.kind == Stage.Kind.OPEN
-            and won_position is not None
-            and to_stage.position > won_position
-        )
-        if post_sale and locked.outcome != Opportunity.Outcome.WON:
-            raise InvalidInput(
-                f"{to_stage.name!r} comes after the deal is won: move it to Won first."
-            )
-
-        unmet: list[StageItem] = []
-        moving_forward = (
-            from_stage.kind == Stage.Kind.OPEN
-            and to_stage.kind != Stage.Kind.LOST
-            and to_stage.position > from_stage.position
-        )
-        if moving_forward:
-            unmet = unmet_required_items(opportunity=locked, stage=from_stage)
-        unmet_payload = [{"id": item.pk, "title": item.title} for item in unmet]
-        if unmet:
-            if not override_reason:
-                raise GateBlocked(
-                    f"{len(unmet)} required item(s) of {from_stage.name!r} are not done yet.",
-                    unmet_items=unmet_payload,
-                )
-            if actor is not None and not permissions.can_override_gate(actor, locked):
-                raise Forbidden("Only a manager of this team may override open required items.")
-        if to_stage.kind == Stage.Kind.LOST and not loss_reason:
-            raise InvalidInput("Say why the opportunity was lost (loss_reason).")
 
         # History is appended in time order: each visit ends where the next one starts. A
         # back-dated move may not go before the current visit; a clock a little behind the one
@@ -301,26 +325,23 @@ def opportunity_move_to_stage(
         if moved_at is not None and moved_at < locked.stage_entered_at:
             raise InvalidInput("A move cannot be dated before the deal entered its current stage.")
         now = moved_at or max(timezone.now(), locked.stage_entered_at)
-        locked.stage = to_stage
-        locked.stage_entered_at = now
-        locked.version += 1
-        if locked.engaged_at is None and _clock_applies(to_stage, clock_position):
-            locked.engaged_at = now
-        if post_sale:
-            pass  # still won; the close date stands
-        elif to_stage.kind == Stage.Kind.WON:
-            locked.outcome, locked.closed_at, locked.loss_reason = Opportunity.Outcome.WON, now, ""
-        elif to_stage.kind == Stage.Kind.LOST:
-            locked.outcome = (
-                Opportunity.Outcome.QUALIFIED_OUT if qualified_out else Opportunity.Outcome.LOST
-            )
-            locked.closed_at, locked.loss_reason = now, loss_reason
-        else:
-            locked.outcome, locked.closed_at, locked.loss_reason = (
-                Opportunity.Outcome.OPEN,
-                None,
-                "",
-            )
+        clock = rules.after_move(
+            process_rules,
+            rules.DealClock(locked.outcome, locked.engaged_at, locked.closed_at),
+            to_stage=entering,
+            at=now,
+            qualified_out=qualified_out,
+        )
+        locked.stage, locked.stage_entered_at, locked.version = to_stage, now, locked.version + 1
+        locked.outcome, locked.engaged_at, locked.closed_at = (
+            clock.outcome,
+            clock.engaged_at,
+            clock.closed_at,
+        )
+        if to_stage.kind == Stage.Kind.LOST:
+            locked.loss_reason = loss_reason
+        elif clock.outcome != Opportunity.Outcome.LOST:
+            locked.loss_reason = ""
         locked.save(
             update_fields=[
                 "stage",
@@ -333,56 +354,63 @@ def opportunity_move_to_stage(
                 "updated_at",
             ]
         )
-        # In one statement: the visit that ends now (the deal's last transition; the row lock
-        # above keeps a concurrent move from ending it too), and, moving on to an open or won
-        # stage, the entries into earlier open stages that this move passes for the first time.
-        passed = [stage.pk for stage in process_stages if _passes(to_stage, stage)]
-        passes = Q(passed_at__isnull=True, to_stage_id__in=passed)
-        StageTransition.objects.filter(
-            Q(opportunity=locked) & (Q(left_at__isnull=True) | passes)
-        ).update(
-            left_at=Coalesce(F("left_at"), Value(now)),
-            passed_at=Case(When(passes, then=Value(now)), default=F("passed_at")),
-        )
-        transition = StageTransition.objects.create(
-            opportunity=locked,
+        transition = _append_transition(
+            locked,
+            stages=stages.values(),
             from_stage=from_stage,
             to_stage=to_stage,
-            moved_at=now,
-            moved_by=actor,
+            at=now,
+            actor=actor,
             note=note,
-            override_reason=override_reason if unmet else "",
-            unmet_items=unmet_payload,
+            override_reason=override_reason if verdict.override_needed else "",
+            unmet_items=verdict.unmet_payload,
         )
-        payload = _event_payload(
-            locked,
-            from_stage_id=from_stage.pk,
-            from_stage_name=from_stage.name,
-            to_stage_id=to_stage.pk,
-            to_stage_name=to_stage.name,
-            transition_id=transition.pk,
-            moved_at=now.isoformat(),
-        )
-        outbox_publish(topic="opportunity.stage_changed", payload=payload)
-        if to_stage.kind == Stage.Kind.WON:
-            outbox_publish(topic="opportunity.won", payload=payload)
-        elif to_stage.kind == Stage.Kind.LOST:
-            outbox_publish(
-                topic="opportunity.lost", payload={**payload, "loss_reason": loss_reason}
-            )
+        _publish_move(locked, from_stage=from_stage, transition=transition, loss_reason=loss_reason)
     return locked
 
 
-MOVING_ON = (Stage.Kind.OPEN, Stage.Kind.WON)  # entering one of these passes earlier stages
-
-
-def _passes(entered: Stage, earlier: Stage) -> bool:
-    """Does entering `entered` pass an earlier entry into `earlier` (StageTransition.passed_at)?"""
-    return (
-        earlier.kind == Stage.Kind.OPEN
-        and entered.kind in MOVING_ON
-        and entered.position > earlier.position
+def _append_transition(
+    opportunity, *, stages, from_stage, to_stage, at, actor, note, override_reason, unmet_items
+) -> StageTransition:
+    """End the visit that ends now and record the new one. In one statement: the deal's last
+    transition (the row lock on the deal keeps a concurrent move from ending it too) and, moving
+    on to an open or won stage, the entries into earlier open stages this move passes first."""
+    passed = [stage.pk for stage in stages if rules.passes(to_stage, stage)]
+    passes = Q(passed_at__isnull=True, to_stage_id__in=passed)
+    StageTransition.objects.filter(
+        Q(opportunity=opportunity) & (Q(left_at__isnull=True) | passes)
+    ).update(
+        left_at=Coalesce(F("left_at"), Value(at)),
+        passed_at=Case(When(passes, then=Value(at)), default=F("passed_at")),
     )
+    return StageTransition.objects.create(
+        opportunity=opportunity,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        moved_at=at,
+        moved_by=actor,
+        note=note,
+        override_reason=override_reason,
+        unmet_items=unmet_items,
+    )
+
+
+def _publish_move(opportunity, *, from_stage, transition, loss_reason) -> None:
+    to_stage = transition.to_stage
+    payload = _event_payload(
+        opportunity,
+        from_stage_id=from_stage.pk,
+        from_stage_name=from_stage.name,
+        to_stage_id=to_stage.pk,
+        to_stage_name=to_stage.name,
+        transition_id=transition.pk,
+        moved_at=transition.moved_at.isoformat(),
+    )
+    outbox_publish(topic="opportunity.stage_changed", payload=payload)
+    if to_stage.kind == Stage.Kind.WON:
+        outbox_publish(topic="opportunity.won", payload=payload)
+    elif to_stage.kind == Stage.Kind.LOST:
+        outbox_publish(topic="opportunity.lost", payload={**payload, "loss_reason": loss_reason})
 
 
 def visit_times(stages: Sequence[Stage], times: Sequence) -> list[tuple]:
@@ -393,7 +421,7 @@ def visit_times(stages: Sequence[Stage], times: Sequence) -> list[tuple]:
     for index, (here, _) in enumerate(zip(stages, times, strict=True)):
         later = list(zip(stages[index + 1 :], times[index + 1 :], strict=True))
         left_at = later[0][1] if later else None
-        passed_at = next((at for stage, at in later if _passes(stage, here)), None)
+        passed_at = next((at for stage, at in later if rules.passes(stage, here)), None)
         derived.append((left_at, passed_at))
     return derived
 
@@ -445,7 +473,7 @@ def transitions_relink(*, opportunity_ids=None) -> int:
             return 0
         batches = [ids[start : start + RELINK_BATCH] for start in range(0, len(ids), RELINK_BATCH)]
     changed = 0
-    kinds = [*MOVING_ON, Stage.Kind.OPEN]
+    kinds = [*rules.MOVING_ON, Stage.Kind.OPEN]
     with transaction.atomic(), connection.cursor() as cursor:
         for batch in batches:
             among = f"opportunity_id IN ({', '.join(['%s'] * len(batch))})" if batch else ""
@@ -493,6 +521,30 @@ def checklist_item_set(
     return completion
 
 
+# Who says where a record came from: the survey link, a sync job, an integration's key or an
+# admin; a person writing by hand does not (`permissions.record_source`).
+PROVENANCE = ("source", "received_at", "respondent_email", "external_id")
+
+
+def _provenance(actor, via, *, given: dict, default: str) -> str:
+    """The source a record gets; refuses provenance fields the writer may not set (400)."""
+    fixed = permissions.record_source(actor, via)
+    source = given.get("source") or ""
+    if fixed is None:
+        return source or default
+    if source and source != fixed:
+        raise InvalidInput(
+            f"source is set by EPOS, not by the request: what you record here is {fixed!r}."
+        )
+    if fixed == permissions.MANUAL:
+        named = [name for name in PROVENANCE[1:] if given.get(name)]
+        if named:
+            raise InvalidInput(
+                f"{', '.join(named)} can only come from the survey link or an integration."
+            )
+    return fixed
+
+
 def activity_record(
     *,
     opportunity: Opportunity,
@@ -501,10 +553,19 @@ def activity_record(
     occurred_at=None,
     duration_minutes: int | None = None,
     summary: str = "",
-    source: str = Activity.Source.MANUAL,
+    source: str = "",
     external_id: str = "",
+    via=None,
 ) -> Activity:
+    """Record an activity. `via`: the API key of the request, which may say where it came
+    from (an integration's key); a person's activities are manual."""
     _check_can_edit(actor, opportunity)
+    source = _provenance(
+        actor,
+        via,
+        given={"source": source, "external_id": external_id},
+        default=Activity.Source.MANUAL,
+    )
     with transaction.atomic():
         activity = Activity(
             opportunity=opportunity,
@@ -521,6 +582,13 @@ def activity_record(
     return activity
 
 
+def _esat_stage(opportunity: Opportunity, stage: Stage | None) -> Stage:
+    stage = stage or opportunity.stage
+    if stage.process_id != opportunity.process_id:
+        raise InvalidInput("That stage belongs to another process.")
+    return stage
+
+
 def esat_record(
     *,
     opportunity: Opportunity,
@@ -530,12 +598,23 @@ def esat_record(
     comment: str = "",
     respondent_email: str = "",
     received_at=None,
-    source: str = EsatResponse.Source.MANUAL,
+    source: str = "",
+    via=None,
 ) -> EsatResponse:
+    """Record an ESAT answer: from the survey link (no actor), an integration, an admin, or by
+    hand (source "manual", received now, no respondent)."""
     _check_can_edit(actor, opportunity)
-    stage = stage or opportunity.stage
-    if stage.process_id != opportunity.process_id:
-        raise InvalidInput("That stage belongs to another process.")
+    source = _provenance(
+        actor,
+        via,
+        given={
+            "source": source,
+            "received_at": received_at,
+            "respondent_email": respondent_email,
+        },
+        default=EsatResponse.Source.MANUAL,
+    )
+    stage = _esat_stage(opportunity, stage)
     with transaction.atomic():
         response = EsatResponse(
             opportunity=opportunity,
@@ -730,18 +809,33 @@ __all__ = [
     "opportunity_update",
     "product_gap_create",
     "qualification_update",
-    "unmet_required_items",
 ]
 
 
 # --- records that hang off an opportunity (activities, ESAT answers, product gaps) ----------
 
 
-def opportunity_record_update(*, instance, actor, **fields):
-    """Edit an activity, ESAT answer or product gap: allowed to whoever may edit the deal."""
+def opportunity_record_update(*, instance, actor, via=None, **fields):
+    """Edit an activity, ESAT answer or product gap: allowed to whoever may edit the deal, by
+    the rules that applied when it was recorded (provenance, an ESAT stage of the deal's own
+    process). A change that changes nothing writes nothing."""
     _check_can_edit(actor, instance.opportunity)
     if "opportunity" in fields and fields["opportunity"].pk != instance.opportunity_id:
         raise InvalidInput("A record cannot be moved to another opportunity.")
+    fields = {name: value for name, value in fields.items() if _differs(instance, name, value)}
+    provenance = [name for name in PROVENANCE if name in fields]
+    fixed = permissions.record_source(actor, via) if provenance else None
+    if fixed is not None and not (
+        fixed != permissions.MANUAL
+        and instance.source == fixed
+        and fields.get("source", fixed) == fixed
+    ):
+        # Only the system that recorded it (or an admin) corrects where a record came from.
+        raise InvalidInput(f"{', '.join(provenance)} stay as recorded.")
+    if isinstance(instance, EsatResponse) and "stage" in fields:
+        fields["stage"] = _esat_stage(instance.opportunity, fields["stage"])
+    if not fields:
+        return instance
     with transaction.atomic():
         for field, value in fields.items():
             setattr(instance, field, value)

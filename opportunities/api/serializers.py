@@ -189,9 +189,18 @@ class MoveInputSerializer(serializers.Serializer):
     expected_version = serializers.IntegerField(required=False, min_value=1, allow_null=True)
 
 
+class UnmetItemSerializer(serializers.Serializer):
+    """A required item a move left open (`stages.rules.Judgement.unmet_payload`)."""
+
+    id = serializers.IntegerField(allow_null=True)
+    title = serializers.CharField()
+    stage_id = serializers.IntegerField()
+    stage = serializers.CharField()
+
+
 class MoveConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    unmet_items = NamedRefSerializer(many=True)
+    unmet_items = UnmetItemSerializer(many=True)
     current_version = serializers.IntegerField(required=False)
 
 

@@ -107,7 +107,9 @@ class OpportunityViewSet(viewsets.ModelViewSet):
         return super().filter_queryset(queryset)
 
     def _output(self, opportunity, code=status.HTTP_200_OK):
-        fresh = self.get_queryset().get(pk=opportunity.pk)
+        # The write has committed: answer with what was written even if the caller no longer
+        # sees the deal (an admin's move to another team), never with an error.
+        fresh = self.get_queryset().filter(pk=opportunity.pk).first() or opportunity
         return Response(s.OpportunityOutputSerializer(fresh).data, status=code)
 
     def create(self, request, *args, **kwargs):
@@ -208,14 +210,33 @@ class OpportunityRecordViewSet(viewsets.ModelViewSet):
             field.queryset = selectors.opportunity_list(user=self.request.user)
         return serializer
 
+    def _via(self) -> dict:
+        """The API key of the request, for the services that record provenance."""
+        return {"via": self.request.auth} if type(self).records_provenance else {}
+
+    records_provenance = True
+
+    def _given(self, serializer) -> dict:
+        """The validated data without the provenance fields the request did not send (DRF fills
+        in model defaults for fields of a unique constraint, e.g. Activity's source): what was
+        not asked for is decided by the service, from who writes."""
+        return {
+            name: value
+            for name, value in serializer.validated_data.items()
+            if name not in services.PROVENANCE or name in self.request.data
+        }
+
     def perform_create(self, serializer):
         serializer.instance = type(self).create_service(
-            actor=self.request.user, **serializer.validated_data
+            actor=self.request.user, **self._given(serializer), **self._via()
         )
 
     def perform_update(self, serializer):
         serializer.instance = services.opportunity_record_update(
-            instance=serializer.instance, actor=self.request.user, **serializer.validated_data
+            instance=serializer.instance,
+            actor=self.request.user,
+            **self._given(serializer),
+            **self._via(),
         )
 
     def perform_destroy(self, instance):
@@ -247,3 +268,4 @@ class ProductGapViewSet(OpportunityRecordViewSet):
     ordering = ["-created_at", "-id"]
     selector = staticmethod(selectors.product_gap_list)
     create_service = staticmethod(services.product_gap_create)
+    records_provenance = False

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
+from stages import rules
+
 # Model limits the plan checks up front, so a bad value is a rejected row, not a database error.
 NAME_MAX = 200
 PRODUCT_MAX = 80
@@ -199,6 +201,9 @@ class StageSpec:
     probability: int = 0
     starts_clock: bool = False
     is_optional: bool = False
+    # The stage's required checklist items (id, title), for an existing process.
+    required_items: tuple[tuple[int, str], ...] = ()
+    pk: int | None = None
 
 
 @dataclass(frozen=True)
@@ -219,13 +224,52 @@ class ProcessSpec:
     def stage(self, name: str) -> StageSpec | None:
         return self._by_name.get(name.strip().casefold())
 
-    @functools.cached_property
-    def clock_position(self) -> int | None:
-        return min((stage.position for stage in self.stages if stage.starts_clock), default=None)
+    @classmethod
+    def of_process(cls, process) -> ProcessSpec:
+        """The spec of a stored process (`stages.models.Process`), with its stage ids and
+        required items, so a replay against it knows which gates each move owes."""
+        stages = process.stages.order_by("position").prefetch_related("items")
+        return cls(
+            slug=process.slug,
+            name=process.name,
+            create_if_missing=False,
+            stages=tuple(
+                StageSpec(
+                    stage.name,
+                    stage.slug,
+                    stage.position,
+                    stage.kind,
+                    probability=stage.probability,
+                    starts_clock=stage.starts_clock,
+                    is_optional=stage.is_optional,
+                    required_items=tuple(
+                        (item.pk, item.title)
+                        for item in sorted(stage.items.all(), key=lambda i: (i.position, i.pk))
+                        if item.required
+                    ),
+                    pk=stage.pk,
+                )
+                for stage in stages
+            ),
+        )
 
     @functools.cached_property
-    def won_position(self) -> int | None:
-        return next((stage.position for stage in self.stages if stage.kind == WON), None)
+    def rules(self) -> rules.ProcessRules:
+        """The stages as the move rules see them (in the order of `stages`), keyed by stage id
+        when the process is stored, by position when it is not yet."""
+        return rules.ProcessRules(
+            tuple(
+                rules.RuleStage.of(stage, key=stage.pk or stage.position) for stage in self.stages
+            )
+        )
+
+    @functools.cached_property
+    def required_items(self) -> dict[int, list[rules.Item]]:
+        return {
+            rule_stage.key: [rules.Item(pk, title) for pk, title in stage.required_items]
+            for stage, rule_stage in zip(self.stages, self.rules.stages, strict=True)
+            if stage.required_items
+        }
 
     @property
     def first_open_stage(self) -> StageSpec:
@@ -279,6 +323,8 @@ class DealState:
     engaged_at: datetime | None
     closed_at: datetime | None
     outcome: str
+    # Per transition, the required items the move left open (StageTransition.unmet_items).
+    unmet: tuple[list[dict], ...] = ()
 
 
 @dataclass
@@ -311,57 +357,54 @@ class ReplayError(ValueError):
 
 
 def replay(transitions: list[TransitionRecord], process: ProcessSpec) -> DealState:
-    """The deal's state after these moves, by the rules `opportunity_move_to_stage` applies.
+    """The deal's state after these moves, judged by the process's rules (`stages.rules`), the
+    same as `opportunity_move_to_stage` applies.
 
-    The clock starts at the first entry into the clock stage, any later open stage or Won, and
-    is never reset; Won and Lost close the deal and moving back to an open stage reopens it;
-    stages after Won (post-sale) keep the win and its close date.
+    What the source CRM recorded is kept: a move that broke a gate (skipped required items, a
+    lost deal won without an override) is not refused, and the items it left open are kept as
+    the transition's `unmet_items`. Histories that cannot be stored at all are refused: an
+    unknown stage, a start in a closed stage, a move to the same stage, time going backwards,
+    a post-sale stage without a win.
     """
     if not transitions:
         raise ReplayError("has no stage history")
-    clock, won_position = process.clock_position, process.won_position
-    engaged_at = closed_at = None
-    outcome = OPEN
-    previous: StageSpec | None = None
+    process_rules = process.rules
+    clock = rules.DealClock(OPEN, None, None)
+    previous: rules.RuleStage | None = None
+    closed_from: rules.RuleStage | None = None
+    unmet: list[list[dict]] = []
     for index, transition in enumerate(transitions):
-        stage = process.stage(transition.stage)
-        if stage is None:
+        spec = process.stage(transition.stage)
+        if spec is None:
             raise ReplayError(f"unknown stage {transition.stage!r}")
-        if previous is None and stage.kind != OPEN:
-            raise ReplayError(f"starts in the closed stage {stage.name!r}")
-        if previous is not None and stage.name == previous.name:
-            raise ReplayError(f"moves from {stage.name!r} to itself")
+        stage = process_rules.stages[process.stages.index(spec)]
         if index and transition.moved_at < transitions[index - 1].moved_at:
             raise ReplayError(
                 f"enters {stage.name!r} on {transition.moved_at:%Y-%m-%d}, before the "
                 f"previous stage ({transitions[index - 1].moved_at:%Y-%m-%d})"
             )
-        post_sale = (
-            stage.kind == OPEN and won_position is not None and stage.position > won_position
+        verdict = rules.judge_move(
+            process_rules,
+            from_stage=previous,
+            to_stage=stage,
+            outcome=clock.outcome,
+            closed_from=closed_from,
+            open_items=process.required_items,  # nothing is ticked in an import
         )
-        if post_sale and outcome != WON:
-            raise ReplayError(f"enters {stage.name!r}, which comes after Won, without a win")
-        clock_applies = stage.kind == WON or (
-            stage.kind == OPEN
-            and (stage.starts_clock or (clock is not None and stage.position >= clock))
-        )
-        if engaged_at is None and clock_applies:
-            engaged_at = transition.moved_at
-        if post_sale:
-            pass
-        elif stage.kind == WON:
-            outcome, closed_at = WON, transition.moved_at
-        elif stage.kind == LOST:
-            outcome, closed_at = LOST, transition.moved_at
-        else:
-            outcome, closed_at = OPEN, None
+        if verdict.problem:
+            raise ReplayError(f"cannot enter {stage.name!r}: {verdict.problem}")
+        unmet.append(verdict.unmet_payload)
+        if rules.closes_from(process_rules, previous, stage):
+            closed_from = previous
+        clock = rules.after_move(process_rules, clock, to_stage=stage, at=transition.moved_at)
         previous = stage
     return DealState(
         stage=previous.name,
         stage_entered_at=transitions[-1].moved_at,
-        engaged_at=engaged_at,
-        closed_at=closed_at,
-        outcome=outcome,
+        engaged_at=clock.engaged_at,
+        closed_at=clock.closed_at,
+        outcome=clock.outcome,
+        unmet=tuple(unmet),
     )
 
 

@@ -100,23 +100,7 @@ def process_spec_from_db(slug: str) -> ProcessSpec | None:
     process = Process.objects.filter(slug=slug).order_by("-version").first()
     if process is None:
         return None
-    return ProcessSpec(
-        slug=process.slug,
-        name=process.name,
-        create_if_missing=False,
-        stages=tuple(
-            StageSpec(
-                stage.name,
-                stage.slug,
-                stage.position,
-                stage.kind,
-                probability=stage.probability,
-                starts_clock=stage.starts_clock,
-                is_optional=stage.is_optional,
-            )
-            for stage in process.stages.order_by("position")
-        ),
-    )
+    return ProcessSpec.of_process(process)
 
 
 def _check_mapping(mapping_name: str, mapping: dict, errors: list[RowError]):
@@ -288,8 +272,8 @@ def _transitions(process: ProcessSpec, stage: StageSpec, dates: dict) -> list[Tr
     clock_stage = next(
         (s for s in sorted(process.stages, key=lambda s: s.position) if s.starts_clock), None
     )
-    won_position = process.won_position
-    post_sale = stage.kind == OPEN and won_position is not None and stage.position > won_position
+    won_position = process.rules.won_position
+    post_sale = process.rules.is_post_sale(stage)
     transitions = [TransitionRecord(first.name, created)]
 
     def enter(name: str, at: datetime) -> None:

@@ -43,7 +43,6 @@ from opportunities.importers.base import (
     ProcessSpec,
     ReplayError,
     RowError,
-    StageSpec,
     TransitionRecord,
     replay,
 )
@@ -246,6 +245,8 @@ def _copy_value(value) -> str:
         return "t" if value else "f"
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value).translate(_COPY_ESCAPES)
     return str(value).translate(_COPY_ESCAPES)
 
 
@@ -438,24 +439,14 @@ class _Writer:
     def _replay_against(self, process: Process, stages: dict[str, Stage]) -> None:
         """Recompute every deal's state with the stored stages: a curator may have moved the
         clock or the positions since the process was created."""
-        actual = ProcessSpec(
-            slug=process.slug,
-            name=process.name,
-            stages=tuple(
-                StageSpec(
-                    stage.name,
-                    stage.slug,
-                    stage.position,
-                    stage.kind,
-                    starts_clock=stage.starts_clock,
-                )
-                for stage in stages.values()
-            ),
-        )
+        actual = ProcessSpec.of_process(process)
         self.actual_process = actual
 
         def shape(spec: ProcessSpec) -> set[tuple]:
-            return {(s.name, s.position, s.kind, s.starts_clock) for s in spec.stages}
+            return {
+                (s.name, s.position, s.kind, s.starts_clock, s.is_optional, s.required_items)
+                for s in spec.stages
+            }
 
         if shape(actual) == shape(self.plan.process):
             return
@@ -663,7 +654,9 @@ class _Writer:
         rows = (
             StageTransition.objects.filter(opportunity_id__in=imported)
             .order_by("opportunity_id", "moved_at", "id")
-            .values_list("opportunity_id", "from_stage_id", "to_stage_id", "moved_at", "note")
+            .values_list(
+                "opportunity_id", "from_stage_id", "to_stage_id", "moved_at", "note", "unmet_items"
+            )
         )
         for opportunity_id, *signature in rows.iterator(chunk_size=5000):
             stored_transitions[opportunity_id].append(tuple(signature))
@@ -696,9 +689,11 @@ class _Writer:
             }
             signature = []
             previous_id = None
-            for transition in record.transitions:
+            for transition, unmet in zip(record.transitions, state.unmet, strict=True):
                 stage_id = stages[transition.stage.casefold()].pk
-                signature.append((previous_id, stage_id, transition.moved_at, transition.note))
+                signature.append(
+                    (previous_id, stage_id, transition.moved_at, transition.note, unmet)
+                )
                 previous_id = stage_id
             if stored is None:
                 new.append((record.external_id, values, signature))
@@ -740,11 +735,12 @@ class _Writer:
                 "to_stage_id": to_stage_id,
                 "moved_at": moved_at,
                 "note": note,
+                "unmet_items": unmet,
                 "left_at": left_at,
                 "passed_at": passed_at,
             }
             for opportunity_id, signature in written
-            for (from_stage_id, to_stage_id, moved_at, note), left_at, passed_at in (
+            for (from_stage_id, to_stage_id, moved_at, note, unmet), left_at, passed_at in (
                 _with_visit_ends(signature, stage_by_id)
             )
         ]
@@ -754,10 +750,10 @@ class _Writer:
 
     def _keep_first_seen_times(self, record, stages, stored: list[tuple]) -> None:
         stage_ids = [stages[t.stage.casefold()].pk for t in record.transitions]
-        if stage_ids != [to_stage_id for _, to_stage_id, _, _ in stored]:
+        if stage_ids != [to_stage_id for _, to_stage_id, *_ in stored]:
             return
         record.transitions = [
             TransitionRecord(t.stage, moved_at, t.note)
-            for t, (_, _, moved_at, _) in zip(record.transitions, stored, strict=True)
+            for t, (_, _, moved_at, *_) in zip(record.transitions, stored, strict=True)
         ]
         record.state = replay(record.transitions, self.actual_process)

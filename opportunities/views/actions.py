@@ -35,6 +35,7 @@ from opportunities.views.common import (
 )
 from opportunities.views.detail import opportunity_page_context, qualification_of
 from stages.models import Stage, StageItem
+from stages.rules import LossReasonMissing
 
 LOSS_REASONS = (
     "Price",
@@ -87,23 +88,9 @@ def opportunity_move(request, pk: int):
     data = form.cleaned_data
     to_stage = Stage.objects.filter(pk=data["stage"]).first()
     base = {"opportunity": opportunity, "to_stage": to_stage, "form_data": data}
-    if to_stage is None or to_stage.process_id != opportunity.process_id:
+    if to_stage is None:
         return _dialog(
-            request,
-            kind="error",
-            status=400,
-            context={**base, "message": "That stage belongs to another process."},
-        )
-    if not permissions.can_edit_opportunity(request.user, opportunity):
-        return _dialog(
-            request,
-            kind="forbidden",
-            status=403,
-            context={**base, "message": "You may not move this opportunity."},
-        )
-    if to_stage.kind == Stage.Kind.LOST and not data["loss_reason"].strip():
-        return _dialog(
-            request, kind="lost", status=400, context={**base, "loss_reasons": LOSS_REASONS}
+            request, kind="error", status=400, context={**base, "message": "No such stage."}
         )
     try:
         moved = services.opportunity_move_to_stage(
@@ -116,25 +103,13 @@ def opportunity_move(request, pk: int):
             expected_version=data["expected_version"],
             qualified_out=data["qualified_out"],
         )
-    except GateBlocked as exc:
-        unmet_ids = [row["id"] for row in exc.extra["unmet_items"]]
-        items = list(StageItem.objects.filter(pk__in=unmet_ids).order_by("position", "pk"))
-        completions = {
-            c.item_id: c
-            for c in ChecklistCompletion.objects.filter(opportunity=opportunity, item__in=items)
-        }
+    except LossReasonMissing:
         return _dialog(
-            request,
-            kind="gate",
-            status=409,
-            context={
-                **base,
-                "from_stage": opportunity.stage,
-                "items": [{"item": i, "completion": completions.get(i.pk)} for i in items],
-                "can_override": permissions.can_override_gate(request.user, opportunity),
-                "override_reason": data["override_reason"],
-            },
+            request, kind="lost", status=400, context={**base, "loss_reasons": LOSS_REASONS}
         )
+    except GateBlocked as exc:
+        gate = _gate(request, opportunity, exc)
+        return _dialog(request, kind="gate", status=409, context={**base, **gate})
     except StaleVersion:
         fresh = selectors.board_card(user=request.user, pk=opportunity.pk)
         if fresh is not None:
@@ -160,6 +135,27 @@ def opportunity_move(request, pk: int):
             return HttpResponseClientRefresh()
         return redirect(_detail_url(moved))
     return _move_success(request, moved=moved, process=opportunity.process, message=message)
+
+
+def _gate(request, opportunity, exc: GateBlocked) -> dict:
+    """What the gate dialog shows: the open items of each stage the move owes, to tick here."""
+    unmet_ids = [row["id"] for row in exc.extra["unmet_items"] if row["id"] is not None]
+    items = list(
+        StageItem.objects.filter(pk__in=unmet_ids)
+        .select_related("stage")
+        .order_by("stage__position", "position", "pk")
+    )
+    completions = {
+        c.item_id: c
+        for c in ChecklistCompletion.objects.filter(opportunity=opportunity, item__in=items)
+    }
+    return {
+        "message": exc.message,
+        "stages": list(dict.fromkeys(item.stage for item in items)),
+        "items": [{"item": i, "completion": completions.get(i.pk)} for i in items],
+        "can_override": permissions.can_override_gate(request.user, opportunity),
+        "override_reason": request.POST.get("override_reason", ""),
+    }
 
 
 def _move_success(request, *, moved: Opportunity, process, message: str) -> HttpResponse:

@@ -136,7 +136,7 @@ def opportunity_create(request):
     if not permissions.can_create_opportunity(request.user):
         raise PermissionDenied("Your role may not create opportunities.")
     processes = selectors.active_processes()
-    teams = selectors.team_choices(user=request.user)
+    teams = selectors.assignable_team_choices(user=request.user)
     initial = {}
     wanted = request.GET.get("process", "")
     if wanted:
@@ -174,6 +174,8 @@ def opportunity_create(request):
                     approach=data["approach"],
                     expected_close_date=data["expected_close_date"],
                 )
+        except services.AssignmentRefused as exc:
+            form.add_error(None, exc.message)
         except DomainError as exc:
             if exc.status_code == 403:
                 raise PermissionDenied(exc.message) from exc
@@ -192,15 +194,13 @@ def opportunity_edit(request, pk: int):
     opportunity = get_opportunity_for_user(request, pk)
     if not permissions.can_edit_opportunity(request.user, opportunity):
         raise PermissionDenied("You may not change this opportunity.")
-    can_reassign = permissions.can_delete_opportunity(request.user, opportunity)
     people = selectors.board_owner_choices(user=request.user)
     form = OpportunityForm(
         request.POST or None,
         instance=opportunity,
         initial={"expected_version": opportunity.version},
         owners=people,
-        teams=selectors.team_choices(user=request.user),
-        can_reassign=can_reassign,
+        teams=selectors.assignable_team_choices(user=request.user),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -216,6 +216,8 @@ def opportunity_edit(request, pk: int):
                 "Someone changed this opportunity while you were editing. Reload the page to "
                 "see their change, then edit again.",
             )
+        except services.AssignmentRefused as exc:
+            form.add_error(None, exc.message)
         except DomainError as exc:
             if exc.status_code == 403:
                 raise PermissionDenied(exc.message) from exc

@@ -258,7 +258,9 @@ def test_a_stale_card_is_refreshed_with_an_explanation(
 
     ready, _ = board_deals
     open_board(page, "alice", process)
-    opportunity_move_to_stage(opportunity=ready, to_stage=stages[2], actor=carol)
+    opportunity_move_to_stage(
+        opportunity=ready, to_stage=stages[2], actor=carol, override_reason="Demo done offline"
+    )
     drag(page, card(page, ready), column_cards(page, stages[1]))
     dialog = page.get_by_role("dialog")
     dialog.wait_for()

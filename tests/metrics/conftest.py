@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from opportunities.services import checklist_item_set, esat_record, opportunity_move_to_stage
+from stages.models import StageItem
 from tests import factories
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -39,14 +40,23 @@ class Walker:
         self.opportunity = opportunity
         self.actor = actor
 
-    def tick(self):
-        for item in self.opportunity.stage.items.filter(required=True):
+    def tick(self, until=None):
+        """Tick the required items of the current stage and of every stage up to `until`."""
+        current = self.opportunity.stage
+        last = until.position - 1 if until is not None else current.position
+        items = StageItem.objects.filter(
+            stage__process_id=current.process_id,
+            stage__position__gte=current.position,
+            stage__position__lte=last,
+            required=True,
+        )
+        for item in items:
             checklist_item_set(opportunity=self.opportunity, item=item, actor=self.actor, done=True)
         return self
 
     def to(self, stage, at, *, tick=False, override=False, **extra):
         if tick:
-            self.tick()
+            self.tick(until=stage)
         self.opportunity = opportunity_move_to_stage(
             opportunity=self.opportunity,
             to_stage=stage,
@@ -120,7 +130,8 @@ def build_pipeline(*, team, other_team, alice, bob, carol, dave, root) -> Pipeli
         ("F", 2, demo, day(70)),
         ("I", 1, discovery, day(-20)),
     ):
-        esat_record(opportunity=deals[name], actor=carol, score=score, stage=stage, received_at=at)
+        # Answers through the survey link, which records with no actor.
+        esat_record(opportunity=deals[name], actor=None, score=score, stage=stage, received_at=at)
     esat_record(opportunity=deals["H"], actor=root, score=5, stage=discovery, received_at=day(5))
     return Pipeline(process, discovery, demo, proposal, won, lost, deals)
 

@@ -116,9 +116,9 @@ def grow(pipeline, team, carol, n):
         )
         walker = Walker(deal, carol).to(pipeline.demo, day(index * 20 + 3), override=True)
         walker.to(pipeline.won, day(index * 20 + 9), tick=True)
-        esat_record(
+        esat_record(  # answered through the survey link (no actor)
             opportunity=walker.opportunity,
-            actor=carol,
+            actor=None,
             score=4,
             stage=pipeline.demo,
             received_at=day(index * 20 + 5),

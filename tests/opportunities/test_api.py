@@ -142,7 +142,10 @@ def test_move_blocked_by_a_gate_is_a_409_listing_the_open_items(api, alice, oppo
     )
     assert response.status_code == 409
     body = response.json()
-    expected = [{"id": i.pk, "title": i.title} for i in stages[0].items.order_by("position")]
+    expected = [
+        {"id": i.pk, "title": i.title, "stage_id": stages[0].pk, "stage": "Discovery"}
+        for i in stages[0].items.order_by("position")
+    ]
     assert body["unmet_items"] == expected
     assert StageTransition.objects.filter(opportunity=opportunity).count() == 1
 

@@ -153,3 +153,113 @@ def test_sa_cannot_move_a_deal_into_another_team(api, alice, opportunity, other_
     assert response.status_code == 403
     opportunity.refresh_from_db()
     assert opportunity.team.name == "Observability EMEA"
+
+
+# --- the write rules: team, owner and account executive (permissions.assignment_problem) ----
+
+WRITERS = ["alice", "carol", "root"]
+
+
+def _writers(table):
+    return [
+        pytest.param(persona, status, id=persona)
+        for persona, status in zip(WRITERS, table, strict=True)
+    ]
+
+
+def _patch(request, api, opportunity, persona, payload):
+    return _client(request, api, persona).patch(
+        reverse("api:opportunity-detail", args=[opportunity.pk]), payload, format="json"
+    )
+
+
+@pytest.mark.parametrize(("persona", "status"), _writers([403, 403, 200]))
+def test_clearing_the_team(request, api, opportunity, persona, status):
+    response = _patch(request, api, opportunity, persona, {"team": None})
+    assert response.status_code == status, response.content
+    opportunity.refresh_from_db()
+    assert (opportunity.team_id is None) == (status == 200)
+
+
+@pytest.mark.parametrize(("persona", "status"), _writers([403, 403, 200]))
+def test_moving_to_a_team_the_writer_does_not_have(
+    request, api, opportunity, other_team, dave, persona, status
+):
+    # root (an admin) may; the deal then needs an owner of that team, so hand it to dave too.
+    response = _patch(request, api, opportunity, persona, {"team": other_team.pk, "owner": dave.pk})
+    assert response.status_code == status, response.content
+    opportunity.refresh_from_db()
+    assert (opportunity.team_id == other_team.pk) == (status == 200)
+
+
+@pytest.mark.parametrize(("persona", "status"), _writers([403, 403, 200]))
+def test_giving_the_deal_to_an_owner_outside_its_team(
+    request, api, opportunity, dave, persona, status
+):
+    response = _patch(request, api, opportunity, persona, {"owner": dave.pk})
+    assert response.status_code == status, response.content
+    if status == 403:
+        assert "must belong to the deal's team" in response.json()["detail"]
+    opportunity.refresh_from_db()
+    assert (opportunity.owner_id == dave.pk) == (status == 200)
+
+
+@pytest.mark.parametrize(("persona", "status"), _writers([200, 200, 200]))
+def test_giving_the_deal_to_a_teammate(request, api, opportunity, bob, persona, status):
+    response = _patch(request, api, opportunity, persona, {"owner": bob.pk})
+    assert response.status_code == status, response.content
+    opportunity.refresh_from_db()
+    assert opportunity.owner_id == bob.pk
+
+
+@pytest.mark.parametrize(("persona", "status"), _writers([403, 403, 200]))
+def test_an_account_executive_outside_the_team(request, api, opportunity, dave, persona, status):
+    # An account executive may edit the deal: naming an outsider would hand it to them.
+    response = _patch(request, api, opportunity, persona, {"account_executive": dave.pk})
+    assert response.status_code == status, response.content
+    opportunity.refresh_from_db()
+    assert (opportunity.account_executive_id == dave.pk) == (status == 200)
+
+
+def test_a_manager_creating_for_an_sa_lands_the_deal_in_a_team_they_manage(
+    api, carol, alice, team, other_team, process
+):
+    other_team.members.add(alice)  # alice is in two teams; carol manages only one
+    response = api.as_user(carol).post(
+        reverse("api:opportunity-list"),
+        {"name": "For Alice", "process": process.pk, "owner": alice.pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["team"]["id"] == team.pk
+
+
+def test_a_manager_cannot_create_for_someone_outside_their_teams(api, carol, dave, process):
+    response = api.as_user(carol).post(
+        reverse("api:opportunity-list"),
+        {"name": "For Dave", "process": process.pk, "owner": dave.pk},
+        format="json",
+    )
+    assert response.status_code == 403
+    assert not Opportunity.objects.filter(name="For Dave").exists()
+
+
+def test_the_html_edit_form_applies_the_same_rule(client, alice, opportunity):
+    client.force_login(alice)
+    url = reverse("opportunities:opportunity-edit", args=[opportunity.pk])
+    response = client.post(
+        url,
+        {
+            "name": opportunity.name,
+            "amount": "10000",
+            "currency": "USD",
+            "use_case": opportunity.use_case,
+            "owner": alice.pk,
+            "team": "",  # the form lets it be blank; the rule does not
+            "expected_version": opportunity.version,
+        },
+    )
+    assert response.status_code == 200  # the form again, with the rule's words
+    assert "Every opportunity belongs to a team" in response.content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.team is not None and opportunity.version == 1

@@ -136,7 +136,8 @@ def test_win_then_reopen_clears_the_close(carol, opportunity, stages):
     opportunity.refresh_from_db()
     assert opportunity.outcome == "won" and opportunity.closed_at == start + timedelta(days=3)
 
-    reopened = opportunity_move_to_stage(opportunity=opportunity, to_stage=stages[2], actor=carol)
+    # A reopen returns to the stage the deal closed from.
+    reopened = opportunity_move_to_stage(opportunity=opportunity, to_stage=stages[0], actor=carol)
     assert (reopened.outcome, reopened.closed_at) == ("open", None)
     assert OutboxMessage.objects.filter(topic="opportunity.won").count() == 1
 

@@ -605,11 +605,14 @@ def test_a_product_gap_is_recorded(client, alice, opportunity):
     )
 
 
-def test_edit_saves_changed_fields_and_bumps_the_version(client, alice, opportunity):
+def test_edit_saves_changed_fields_and_bumps_the_version(client, alice, bob, dave, opportunity):
     client.force_login(alice)
     url = reverse("opportunities:opportunity-edit", args=[opportunity.pk])
     page = client.get(url)
-    assert page.status_code == 200 and 'name="owner"' not in page.content.decode()
+    assert page.status_code == 200
+    html = page.content.decode()
+    # The owner may go to a teammate; nobody outside the team is offered.
+    assert 'name="owner"' in html and "Bob Baker" in html and "Dave" not in html
     response = client.post(
         url,
         {
@@ -618,6 +621,8 @@ def test_edit_saves_changed_fields_and_bumps_the_version(client, alice, opportun
             "amount": "42000",
             "currency": "EUR",
             "use_case": "observability",
+            "owner": alice.pk,
+            "team": opportunity.team_id,
             "expected_version": 1,
         },
     )

@@ -4,6 +4,9 @@ const { apiUrl, compact, toInt } = require('../lib/http');
 const { opportunityField } = require('./fields');
 
 // POST /api/v1/activities/ (ActivitySerializer)
+// The source is not sent: EPOS takes it from the key. An integration key (an admin runs
+// `manage.py create_api_key <user> --system zapier`) records 'zapier'; a personal key records
+// what a person enters by hand ('manual').
 const perform = async (z, bundle) => {
   const input = bundle.inputData;
   const body = compact({
@@ -12,7 +15,6 @@ const perform = async (z, bundle) => {
     occurred_at: input.occurred_at,
     duration_minutes: toInt(input.duration_minutes),
     summary: input.summary,
-    source: input.source || 'zapier',
     external_id: input.external_id,
   });
   const response = await z.request({ method: 'POST', url: apiUrl(bundle, '/activities/'), body });
@@ -52,13 +54,6 @@ module.exports = {
         label: 'External ID',
         required: false,
         helpText: 'An ID from the source system; EPOS refuses a second activity with the same one.',
-      },
-      {
-        key: 'source',
-        label: 'Source',
-        required: false,
-        default: 'zapier',
-        choices: { zapier: 'Zapier', manual: 'Manual', google_calendar: 'Google Calendar', vivun: 'Vivun' },
       },
     ],
     sample: {

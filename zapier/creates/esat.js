@@ -4,6 +4,9 @@ const { apiUrl, compact, toInt } = require('../lib/http');
 const { opportunityField } = require('./fields');
 
 // POST /api/v1/esat-responses/ (EsatResponseSerializer); the stage defaults to the opportunity's.
+// The source is not sent: EPOS takes it from the key. An integration key (an admin runs
+// `manage.py create_api_key <user> --system zapier`) records 'zapier'; a personal key records
+// what a person enters by hand ('manual').
 const perform = async (z, bundle) => {
   const input = bundle.inputData;
   const body = compact({
@@ -13,7 +16,6 @@ const perform = async (z, bundle) => {
     comment: input.comment,
     respondent_email: input.respondent_email,
     received_at: input.received_at,
-    source: input.source || 'zapier',
   });
   const response = await z.request({ method: 'POST', url: apiUrl(bundle, '/esat-responses/'), body });
   return response.data;
@@ -41,13 +43,6 @@ module.exports = {
       { key: 'comment', label: 'Comment', type: 'text', required: false },
       { key: 'respondent_email', label: 'Respondent Email', required: false },
       { key: 'received_at', label: 'Received At', type: 'datetime', required: false, helpText: 'Defaults to now.' },
-      {
-        key: 'source',
-        label: 'Source',
-        required: false,
-        default: 'zapier',
-        choices: { zapier: 'Zapier', survey: 'EPOS survey', manual: 'Manual', vivun: 'Vivun' },
-      },
     ],
     sample: {
       id: 17,

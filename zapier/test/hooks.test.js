@@ -5,7 +5,7 @@
 
 const crypto = require('crypto');
 
-const { App, appTester, bundleWith, describeLive, seed, startReceiver, unique } = require('./helpers');
+const { App, api, appTester, bundleWith, describeLive, seed, startReceiver, unique } = require('./helpers');
 
 const op = (key) => App.triggers[key].operation;
 const create = (key, inputData) => appTester(App.creates[key].operation.perform, bundleWith(inputData));
@@ -135,10 +135,20 @@ describeLive('REST hooks (live EPOS)', () => {
     const lost = await checkDelivery('opportunity_lost', lostHook.path, lostHook.subscription, (e) => e.data.opportunity_id === id);
     expect(lost).toMatchObject({ opportunity_id: id, outcome: 'lost', loss_reason: 'Timing', to_stage_id: s.lostStage.id });
 
+    // A lost deal reopens where it closed; it is won once every required item is done (a
+    // straight Lost → Won would need a manager's override).
+    await create('move_opportunity', { opportunity: id, stage: s.firstStage.id, note: 'Back in play' });
+    const required = s.stages.filter((stage) => stage.kind === 'open').flatMap((stage) => stage.items.filter((item) => item.required));
+    for (const item of required) {
+      await api('PUT', `/opportunities/${id}/checklist/${item.id}/`, { done: true });
+    }
     const won = await create('move_opportunity', { opportunity: id, stage: s.wonStage.id, note: 'Signed' });
     expect(won.outcome).toBe('won');
     const flat = await checkDelivery('opportunity_won', wonHook.path, wonHook.subscription, (e) => e.data.opportunity_id === id);
-    expect(flat).toMatchObject({ opportunity_id: id, outcome: 'won', from_stage_id: s.lostStage.id, to_stage_id: s.wonStage.id });
+    expect(flat).toMatchObject({ opportunity_id: id, outcome: 'won', from_stage_id: s.firstStage.id, to_stage_id: s.wonStage.id });
+    for (const item of required) {
+      await api('PUT', `/opportunities/${id}/checklist/${item.id}/`, { done: false });
+    }
 
     await unsubscribe('opportunity_lost', lostHook.subscription);
     await unsubscribe('opportunity_won', wonHook.subscription);
