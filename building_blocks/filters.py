@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 
 from building_blocks.models import BuildingBlock, Tag
+from epos.lib.ids import parse_id
 
 SEARCH_CONFIG = "english"
 MAX_TERMS = 8
@@ -92,9 +93,10 @@ def filter_blocks(queryset, data):
         queryset = queryset.filter(status=status)
     owner = data.get("owner")
     if owner:
-        if not str(owner).isdigit():
+        owner_id = parse_id(owner)
+        if owner_id is None:
             return queryset.none()
-        queryset = queryset.filter(owner_id=int(owner))
+        queryset = queryset.filter(owner_id=owner_id)
     for name, tag_kind in TAG_FILTERS.items():
         value = (data.get(name) or "").strip()
         if value:

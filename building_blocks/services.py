@@ -122,6 +122,11 @@ def tags_resolve(*, stages=(), use_cases=(), industries=(), products=()) -> list
                 name = stage_names.get(slug) or value.replace("-", " ").capitalize()
             else:
                 name = value if value != slug else value.replace("-", " ").title()
+            if len(slug) > TAG_SLUG_MAX or len(name) > TAG_NAME_MAX:
+                raise ValidationError(
+                    {argument: f"{value[:40]}… is too long for a tag (at most {TAG_SLUG_MAX} "
+                     "characters)."}
+                )  # fmt: skip
             wanted.setdefault((kind, slug), name)
     if not wanted:
         return []
@@ -138,6 +143,10 @@ def tags_resolve(*, stages=(), use_cases=(), industries=(), products=()) -> list
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {(tag.kind, tag.slug): tag for tag in Tag.objects.filter(query)}
     return [existing[key] for key in wanted]
+
+
+TAG_SLUG_MAX = Tag._meta.get_field("slug").max_length
+TAG_NAME_MAX = Tag._meta.get_field("name").max_length
 
 
 def _snapshot(block: BuildingBlock, actor, note: str) -> BlockVersion:

@@ -22,6 +22,7 @@ from building_blocks.forms import BlockForm, CommentForm, SendBackForm
 from building_blocks.models import BlockVersion, BuildingBlock, DiscoveryLink, TrainingStep
 from building_blocks.uploads import CONTENT_TYPES, INLINE_TYPES
 from epos.lib.errors import DomainError
+from epos.lib.ids import parse_id
 from epos.lib.markdown import render_markdown
 from epos.lib.roles import user_roles
 from opportunities import selectors as opportunity_selectors
@@ -260,7 +261,7 @@ def block_create(request):
             try:
                 block = services.block_create(actor=request.user, **form.service_arguments())
             except ValidationError as error:
-                form.add_error(None, error)
+                form.add_error(None, " ".join(error.messages))  # shown above the form
             else:
                 messages.success(request, f"Draft “{block.title}” saved as version 1.")
                 return redirect("building_blocks:block-detail", pk=block.pk)
@@ -289,7 +290,7 @@ def block_edit(request, pk):
                     **form.service_arguments(),
                 )
             except ValidationError as error:
-                form.add_error(None, error)
+                form.add_error(None, " ".join(error.messages))  # shown above the form
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
@@ -408,10 +409,7 @@ def block_history(request, pk):
     by_number = {version.number: version for version in versions}
 
     def pick(name, default):
-        try:
-            return by_number[int(request.GET.get(name, default))]
-        except (KeyError, ValueError, TypeError):
-            return by_number.get(default)
+        return by_number.get(parse_id(request.GET.get(name)), by_number.get(default))
 
     newest = versions[0].number if versions else None
     older = versions[1].number if len(versions) > 1 else newest
@@ -500,8 +498,9 @@ def discovery_add(request, opportunity_id):
     pairs = []
     for value in request.POST.getlist("pair"):
         challenge_id, _, need_id = value.partition(":")
-        if challenge_id.isdigit() and need_id.isdigit():
-            pairs.append((int(challenge_id), int(need_id)))
+        challenge, need = parse_id(challenge_id), parse_id(need_id)
+        if challenge is not None and need is not None:
+            pairs.append((challenge, need))
     try:
         links = services.discovery_links_add(
             opportunity=opportunity,

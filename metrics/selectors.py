@@ -49,6 +49,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from epos.lib.errors import InvalidInput
+from epos.lib.ids import parse_id
 from metrics.cache import cache_seconds, cached, digest
 from metrics.expressions import DaysBetween, PercentilesCont, supports_percentile_aggregate
 from metrics.filters import MetricsFilter
@@ -242,6 +243,8 @@ def _summary_aggregates(*, with_percentiles: bool, with_currency: bool = True) -
         "lost_clocked": Count("pk", filter=lost & clocked),
         "won_days": Sum(duration, filter=won & clocked),
         "lost_days": Sum(duration, filter=lost & clocked),
+        # Average deal size divides by the won deals with an amount: unknown is not zero.
+        "won_priced": Count("amount", filter=won),
         "won_amount": Sum("amount", filter=won, output_field=AMOUNT),
         "open_amount": Sum("amount", filter=still_open, output_field=AMOUNT),
         "weighted_amount": Sum(
@@ -292,7 +295,7 @@ def _finish_summary(row: Mapping) -> dict:
         "mttc_p90_days": p90,
         "mttl_days": _ratio(lost_days, lost_clocked),
         "cycle_days_closed_mean": _ratio(won_days + lost_days, won_clocked + lost_clocked),
-        "avg_won_amount": _money(won_amount / won) if won else None,
+        "avg_won_amount": _money(won_amount / row["won_priced"]) if row["won_priced"] else None,
         "won_amount_total": _money(won_amount),
         "pipeline_amount": _money(row["open_amount"] or 0),
         "weighted_pipeline_amount": _money(row["weighted_amount"] or 0),
@@ -561,6 +564,7 @@ def _grouping_id(keys: list[str], grouped_by: Iterable[str]) -> int:
 # The additive figures of `_summary_aggregates`, and how an empty set gives them.
 _ADDITIVE = {
     "won": 0, "lost": 0, "qualified_out": 0, "open": 0, "won_clocked": 0, "lost_clocked": 0,
+    "won_priced": 0,
     "won_days": None, "lost_days": None, "won_amount": None, "open_amount": None,
     "weighted_amount": None,
 }  # fmt: skip
@@ -636,6 +640,7 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
             "lost_clocked": f"COUNT(*) FILTER (WHERE {lost} AND x_clocked)",
             "won_days": f"SUM(x_days) FILTER (WHERE {won} AND x_clocked)",
             "lost_days": f"SUM(x_days) FILTER (WHERE {lost} AND x_clocked)",
+            "won_priced": f"COUNT(x_amount) FILTER (WHERE {won})",
             "won_amount": f"SUM(x_amount) FILTER (WHERE {won})",
             "open_amount": f"SUM(x_amount) FILTER (WHERE {still_open})",
             "weighted_amount": f"SUM(x_weighted) FILTER (WHERE {still_open})",
@@ -1543,12 +1548,13 @@ def group_label(group_by: str | None, key: str | None) -> str:
     if key in (None, ""):
         return f"{grouping.title}: {grouping.empty_label}"
     label = str(key)
-    if grouping.name in ("owner", "team") and str(key).isdigit():
+    key_id = parse_id(key)
+    if grouping.name in ("owner", "team") and key_id is not None:
         if grouping.name == "owner":
-            user = get_user_model().objects.filter(pk=int(key)).first()
+            user = get_user_model().objects.filter(pk=key_id).first()
             label = (user.get_full_name() or user.username) if user else label
         else:
-            label = Team.objects.filter(pk=int(key)).values_list("name", flat=True).first() or label
+            label = Team.objects.filter(pk=key_id).values_list("name", flat=True).first() or label
     elif grouping.choices is not None:
         label = str(grouping.choices.get(key, key))
     return f"{grouping.title}: {label}"

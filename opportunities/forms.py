@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from epos.lib.ids import parse_id
 from opportunities.models import (
     Account,
     Activity,
@@ -96,13 +97,13 @@ def board_filters_from_query(data, *, user) -> BoardFilters:
     than checked against the people and teams on offer.
     """
     owner = data.get("owner") or ANY
-    owner_id = user.pk if owner == ME else int(owner) if owner.isdigit() else None
+    owner_id = user.pk if owner == ME else parse_id(owner)
     team = data.get("team") or ""
     use_case = data.get("use_case") or ""
     source = data.get("source") or ""
     return BoardFilters(
         owner_id=owner_id,
-        team_id=int(team) if team.isdigit() else None,
+        team_id=parse_id(team),
         use_case=use_case if use_case in Opportunity.UseCase.values else "",
         source=source if source in Opportunity.Source.values else "",
         search=(data.get("q") or "").strip()[:100],
@@ -272,7 +273,13 @@ class OpportunityCreateForm(forms.Form):
     new_account_name = forms.CharField(
         required=False, max_length=200, label="…or a new account", help_text="Creates the account"
     )
-    amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2, initial=0)
+    amount = forms.DecimalField(
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="Leave empty if not known yet",
+    )
     currency = forms.CharField(max_length=3, initial="USD")
     product = forms.CharField(required=False, max_length=80)
     use_case = forms.ChoiceField(choices=Opportunity.UseCase.choices)

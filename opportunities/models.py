@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
@@ -135,7 +133,8 @@ class Opportunity(models.Model):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
     )
-    amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    # Unknown stays unknown (null): left out of sums and averages, shown as "—".
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     product = models.CharField(max_length=80, blank=True)
     use_case = models.CharField(max_length=16, choices=UseCase.choices, default=UseCase.OTHER)

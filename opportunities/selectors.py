@@ -129,7 +129,7 @@ BOARD_CLOSED_DAYS = 30
 BOARD_SORTS = {
     "recent": ("-stage_entered_at", "-id"),
     "oldest": ("stage_entered_at", "id"),
-    "amount": ("-amount", "-id"),
+    "amount": (F("amount").desc(nulls_last=True), "-id"),  # unknown amounts last
     "close": (F("expected_close_date").asc(nulls_last=True), "id"),
 }
 

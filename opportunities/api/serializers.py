@@ -133,7 +133,9 @@ class OpportunityCreateSerializer(serializers.Serializer):
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), required=False, allow_null=True
     )
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, default=0)
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
     currency = serializers.CharField(max_length=3, default="USD")
     product = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     use_case = serializers.ChoiceField(
@@ -162,7 +164,9 @@ class OpportunityUpdateSerializer(serializers.Serializer):
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), required=False, allow_null=True
     )
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
     currency = serializers.CharField(max_length=3, required=False)
     product = serializers.CharField(max_length=80, required=False, allow_blank=True)
     use_case = serializers.ChoiceField(choices=Opportunity.UseCase.choices, required=False)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import template
 from django.template import TemplateDoesNotExist
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 
 from epos.lib.markdown import render_markdown
@@ -45,6 +46,14 @@ def compact_money(amount) -> str:
     if abs(value) >= 1000:
         return f"{value / 1000:.1f}".rstrip("0").rstrip(".") + "k"
     return f"{value:.0f}"
+
+
+@register.filter
+def deal_amount(opportunity, digits: str = "0g") -> str:
+    """A deal's amount with its currency ("12,500 USD"), or "—" when it is not known."""
+    if opportunity.amount is None:
+        return "—"
+    return f"{floatformat(opportunity.amount, digits)} {opportunity.currency}"
 
 
 @register.filter

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from epos.lib.ids import parse_id
 from epos.lib.roles import SA, primary_role
 from opportunities import permissions, selectors
 from opportunities.forms import ANY, ME, BoardFilterForm
@@ -17,9 +18,10 @@ from stages.models import Process, Stage
 def _board_process(slug: str, version: str | None) -> Process:
     processes = Process.objects.filter(slug=slug)
     if version:
-        if not version.isdigit():
+        number = parse_id(version)
+        if number is None:
             raise Http404("No such process version.")
-        process = processes.filter(version=int(version)).first()
+        process = processes.filter(version=number).first()
     else:
         # The active version when there is one, else the newest.
         process = (
@@ -135,9 +137,8 @@ def board_column(request, process_slug: str, stage_id: int):
     stage = Stage.objects.filter(process=process, pk=stage_id).first()
     if stage is None:
         raise Http404("No such stage in this process.")
-    try:
-        offset = max(0, int(request.GET.get("offset", selectors.BOARD_PAGE_SIZE)))
-    except ValueError:
+    offset = parse_id(request.GET.get("offset"))
+    if offset is None:
         offset = selectors.BOARD_PAGE_SIZE
     form = board_filter_form(request, data=request.GET, default_owner=ANY)
     filters = form.filters()

@@ -29,14 +29,14 @@ def render_card(card) -> SafeString:
     name = escape(card.name)
     can_edit = getattr(card, "can_edit", False)
     account = escape(card.account.name) if card.account_id else "No account"
+    amount = "—" if card.amount is None else f"{compact_money(card.amount)} {escape(card.currency)}"
     parts = [
         f'<article class="card{"" if can_edit else " is-locked"}" id="card-{pk}" '
         f'role="listitem" data-opportunity-id="{pk}" data-version="{card.version}" '
         f'data-stage-id="{card.stage_id}">\n'
         f'<a class="card-title" href="/opportunities/{pk}/">{name}</a>\n'
         f'<p class="card-account">{account}</p>\n'
-        f'<p class="card-row"><span class="amount">{compact_money(card.amount)} '
-        f"{escape(card.currency)}</span>"
+        f'<p class="card-row"><span class="amount">{amount}</span>'
     ]
     owner = card.owner if card.owner_id else None
     if owner is not None:

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from epos.lib.errors import DomainError, StaleVersion
+from epos.lib.ids import parse_id
 from epos.lib.roles import SA, primary_role
 from opportunities import permissions, selectors, services
 from opportunities.filters import OpportunityFilter
@@ -140,14 +141,15 @@ def opportunity_create(request):
     initial = {}
     wanted = request.GET.get("process", "")
     if wanted:
-        lookup = {"pk": wanted} if wanted.isdigit() else {"slug": wanted}
+        number = parse_id(wanted)
+        lookup = {"pk": number} if number is not None else {"slug": wanted}
         initial["process"] = processes.filter(**lookup).first()
     else:
         initial["process"] = selectors.board_default_process(
             user=request.user, mine_only=primary_role(request.user) == SA
         )
-    if request.GET.get("account", "").isdigit():
-        initial["account"] = request.GET["account"]
+    if parse_id(request.GET.get("account")) is not None:
+        initial["account"] = parse_id(request.GET["account"])
     form = OpportunityCreateForm(
         request.POST or None, processes=processes, teams=teams, initial=initial
     )
