@@ -16,7 +16,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Func,
     OuterRef,
     Prefetch,
     Q,
@@ -52,6 +51,7 @@ from building_blocks.models import (
     TrainingStep,
 )
 from epos.lib.roles import user_roles
+from opportunities import measures
 from opportunities.models import Opportunity, StageTransition
 from opportunities.permissions import managed_team_ids, opportunity_visibility_q
 from opportunities.selectors import _prefix_q
@@ -325,26 +325,6 @@ def block_usages_for(*, block: BuildingBlock, user, limit: int = 20) -> tuple[li
 # --- effectiveness ------------------------------------------------------------------------------
 
 
-class DaysBetween(Func):
-    """(end - start) in days as a decimal, on PostgreSQL and SQLite alike."""
-
-    output_field = FloatField()
-
-    def __init__(self, end, start, **extra):
-        super().__init__(end, start, **extra)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        end, end_params = compiler.compile(self.source_expressions[0])
-        start, start_params = compiler.compile(self.source_expressions[1])
-        if connection.vendor == "postgresql":
-            sql = f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
-        elif connection.vendor == "sqlite":
-            sql = f"(julianday({end}) - julianday({start}))"
-        else:  # pragma: no cover - EPOS runs on PostgreSQL or SQLite
-            raise NotImplementedError(connection.vendor)
-        return sql, (*end_params, *start_params)
-
-
 @dataclass
 class GroupFigures:
     deals: int
@@ -358,7 +338,7 @@ class GroupFigures:
 
     @property
     def win_rate(self) -> float | None:
-        return self.won / self.closed if self.closed else None
+        return measures.win_rate(self.won, self.lost)
 
 
 @dataclass
@@ -384,15 +364,11 @@ class Effectiveness:
 
 
 def _group_figures(deals: QuerySet[Opportunity]) -> GroupFigures:
-    won = Q(outcome=Opportunity.Outcome.WON)
     row = deals.order_by().aggregate(
         deals=Count("pk"),
-        won=Count("pk", filter=won),
-        lost=Count("pk", filter=Q(outcome=Opportunity.Outcome.LOST)),
-        mttc=Avg(
-            DaysBetween(F("closed_at"), F("engaged_at")),
-            filter=won & Q(engaged_at__isnull=False, closed_at__isnull=False),
-        ),
+        won=Count("pk", filter=measures.WON),
+        lost=Count("pk", filter=measures.LOST),
+        mttc=Avg(measures.mttc_duration(), filter=measures.WON & measures.CLOCKED),
     )
     return GroupFigures(deals=row["deals"], won=row["won"], lost=row["lost"], mttc_days=row["mttc"])
 

@@ -5,50 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import NotSupportedError, connection
-from django.db.models import Aggregate, FloatField, Func
-
-SECONDS_PER_DAY = 86400
-
-
-class DaysBetween(Func):
-    """`(end - start)` in days as a float, exact to the microsecond on both backends.
-
-    PostgreSQL subtracts timestamps into an interval and reads its seconds (as a float, which
-    holds microseconds exactly for spans of centuries); SQLite stores
-    datetimes as text, and Django's own `django_timestamp_diff` function turns two of them into
-    integer microseconds.
-    """
-
-    arity = 2
-    output_field = FloatField()
-
-    def __init__(self, end, start, **extra):
-        super().__init__(end, start, **extra)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            # date_part gives double precision directly; EXTRACT gives numeric (PostgreSQL
-            # 14+), several times slower to compute and to sum over a whole table.
-            template=f"(date_part('epoch', %(expressions)s) / {SECONDS_PER_DAY}.0)",
-            arg_joiner=" - ",
-            **extra_context,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template=f"(django_timestamp_diff(%(expressions)s) / {SECONDS_PER_DAY * 10**6}.0)",
-            arg_joiner=", ",
-            **extra_context,
-        )
-
-    def as_sql(self, compiler, connection, **extra_context):
-        if "template" not in extra_context:
-            raise NotSupportedError(f"DaysBetween has no SQL for {connection.vendor}.")
-        return super().as_sql(compiler, connection, **extra_context)
+from django.db.models import Aggregate, FloatField
 
 
 class PercentilesCont(Aggregate):

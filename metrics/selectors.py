@@ -51,10 +51,11 @@ from django.utils import timezone
 from epos.lib.errors import InvalidInput
 from epos.lib.ids import parse_id
 from metrics.cache import cache_seconds, cached, digest
-from metrics.expressions import DaysBetween, PercentilesCont, supports_percentile_aggregate
+from metrics.expressions import PercentilesCont, supports_percentile_aggregate
 from metrics.filters import MetricsFilter
 from metrics.models import MetricSnapshot, Pilot, Quota
 from opportunities import permissions as opportunity_permissions
+from opportunities.measures import DaysBetween, mttc_duration, ratio, visit_length
 from opportunities.models import Account, EsatResponse, Opportunity, StageTransition, Team
 from opportunities.selectors import opportunity_list
 from stages import rules
@@ -201,8 +202,7 @@ def percentiles_of(values: Iterable[float], fractions: Sequence[float] = PERCENT
     return [float(v) for v in np.percentile(array, [f * 100 for f in fractions], method="linear")]
 
 
-def _ratio(part, whole) -> float | None:
-    return None if not whole else part / whole
+_ratio = ratio
 
 
 def _money(value) -> float | None:
@@ -222,8 +222,7 @@ def _split_percentiles(value) -> tuple[float | None, float | None]:
 # --- summary: counts, MTTC / MTTL / cycle, win rate, amounts ----------------------------------
 
 
-def _mttc_duration() -> DaysBetween:
-    return DaysBetween(F("closed_at"), F("engaged_at"))
+_mttc_duration = mttc_duration
 
 
 def _summary_aggregates(*, with_percentiles: bool, with_currency: bool = True) -> dict:
@@ -727,12 +726,6 @@ class StageFlow:
 
 def process_stages(process: Process) -> list[Stage]:
     return list(Stage.objects.filter(process=process).order_by("position"))
-
-
-def visit_length() -> DaysBetween:
-    """How long a completed visit of a stage lasted, in days. On PostgreSQL the index
-    `transition_stay_idx` (opportunities migration 0008) holds this very expression."""
-    return DaysBetween(F("left_at"), F("moved_at"))
 
 
 def _flow_opportunities(scope: Scope) -> QuerySet:

@@ -4,7 +4,7 @@ Time in stage takes the median and p90 of every completed visit's length, per st
 `percentile_cont` sorts each stage's lengths. Read from this index the lengths arrive already
 in order, and PostgreSQL's sort checks for sorted input first: the admin's time in stage over
 all 540,000 visits of the bench went 205 -> 130 ms. The expression is the one
-`metrics.expressions.DaysBetween(F("left_at"), F("moved_at"))` writes; a test checks the
+`opportunities.measures.visit_length()` writes; a test checks the
 planner uses the index for the selector's query. The included columns let it read the index
 alone, for a narrowed scope too (the deal).
 """

@@ -1,0 +1,82 @@
+"""The metric definitions every app computes from, written once: the dashboards (metrics), a
+building block's effectiveness (building_blocks) and the pilots all use these expressions.
+
+- MTTC (mean time to close) of a won deal: `closed_at − engaged_at` in days (`mttc_duration`);
+  only deals whose clock started count (`CLOCKED`).
+- Win rate: won / (won + lost); qualified-out deals count in neither (`win_rate`).
+- A stay in a stage: `left_at − moved_at` of its transition (`visit_length`).
+"""
+
+from __future__ import annotations
+
+from django.db import NotSupportedError
+from django.db.models import F, FloatField, Func, Q
+
+from opportunities.models import Opportunity
+
+WON = Q(outcome=Opportunity.Outcome.WON)
+LOST = Q(outcome=Opportunity.Outcome.LOST)
+CLOCKED = Q(engaged_at__isnull=False)
+
+
+SECONDS_PER_DAY = 86400
+
+
+class DaysBetween(Func):
+    """`(end - start)` in days as a float, exact to the microsecond on both backends.
+
+    PostgreSQL subtracts timestamps into an interval and reads its seconds (as a float, which
+    holds microseconds exactly for spans of centuries); SQLite stores
+    datetimes as text, and Django's own `django_timestamp_diff` function turns two of them into
+    integer microseconds.
+    """
+
+    arity = 2
+    output_field = FloatField()
+
+    def __init__(self, end, start, **extra):
+        super().__init__(end, start, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            # date_part gives double precision directly; EXTRACT gives numeric (PostgreSQL
+            # 14+), several times slower to compute and to sum over a whole table.
+            template=f"(date_part('epoch', %(expressions)s) / {SECONDS_PER_DAY}.0)",
+            arg_joiner=" - ",
+            **extra_context,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"(django_timestamp_diff(%(expressions)s) / {SECONDS_PER_DAY * 10**6}.0)",
+            arg_joiner=", ",
+            **extra_context,
+        )
+
+    def as_sql(self, compiler, connection, **extra_context):
+        if "template" not in extra_context:
+            raise NotSupportedError(f"DaysBetween has no SQL for {connection.vendor}.")
+        return super().as_sql(compiler, connection, **extra_context)
+
+
+def mttc_duration() -> DaysBetween:
+    """A deal's time to close, in days (meaningful for won deals with a clock: `WON & CLOCKED`)."""
+    return DaysBetween(F("closed_at"), F("engaged_at"))
+
+
+def visit_length() -> DaysBetween:
+    """How long a completed visit of a stage lasted, in days. On PostgreSQL the index
+    `transition_stay_idx` (opportunities migration 0008) holds this very expression."""
+    return DaysBetween(F("left_at"), F("moved_at"))
+
+
+def ratio(part, whole) -> float | None:
+    return None if not whole else part / whole
+
+
+def win_rate(won: int, lost: int) -> float | None:
+    return ratio(won, won + lost)
