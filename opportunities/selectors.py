@@ -343,6 +343,53 @@ def assignable_team_choices(*, user) -> list[Team]:
     return list(teams.order_by("name"))
 
 
+def board_process(*, slug: str, version: int | None = None) -> Process | None:
+    """The process a board shows: that version, else the active one, else the newest."""
+    processes = Process.objects.filter(slug=slug)
+    if version is not None:
+        return processes.filter(version=version).first()
+    return (
+        processes.filter(status=Process.Status.ACTIVE).order_by("-version").first()
+        or processes.order_by("-version").first()
+    )
+
+
+def process_stage(*, process_id: int, pk: int) -> Stage | None:
+    return Stage.objects.filter(process_id=process_id, pk=pk).first()
+
+
+def stage_get(*, pk: int) -> Stage | None:
+    return Stage.objects.filter(pk=pk).first()
+
+
+def process_item(*, process_id: int, pk: int) -> StageItem | None:
+    """A checklist item of the process, with its stage."""
+    return (
+        StageItem.objects.select_related("stage")
+        .filter(pk=pk, stage__process_id=process_id)
+        .first()
+    )
+
+
+def checklist_completion(*, opportunity, item) -> ChecklistCompletion | None:
+    return ChecklistCompletion.objects.filter(opportunity=opportunity, item=item).first()
+
+
+def gate_items(*, opportunity, item_ids) -> list[dict]:
+    """The items a refused move named, in stage and checklist order, each with the deal's
+    completion of it (or None): what the gate dialog lists for ticking."""
+    items = list(
+        StageItem.objects.filter(pk__in=item_ids)
+        .select_related("stage")
+        .order_by("stage__position", "position", "pk")
+    )
+    completions = {
+        c.item_id: c
+        for c in ChecklistCompletion.objects.filter(opportunity=opportunity, item__in=items)
+    }
+    return [{"item": item, "completion": completions.get(item.pk)} for item in items]
+
+
 def active_processes() -> QuerySet[Process]:
     return Process.objects.filter(status=Process.Status.ACTIVE).order_by("name", "-version")
 

@@ -25,7 +25,7 @@ from opportunities.forms import (
     QualificationForm,
     board_filters_from_query,
 )
-from opportunities.models import ChecklistCompletion, Opportunity, Qualification
+from opportunities.models import Opportunity, Qualification
 from opportunities.views.board import board_columns
 from opportunities.views.common import (
     error_text,
@@ -34,7 +34,6 @@ from opportunities.views.common import (
     section_or_redirect,
 )
 from opportunities.views.detail import opportunity_page_context, qualification_of
-from stages.models import Stage, StageItem
 from stages.rules import LossReasonMissing
 
 LOSS_REASONS = (
@@ -86,7 +85,7 @@ def opportunity_move(request, pk: int):
             context={"opportunity": opportunity, "message": "That move request is incomplete."},
         )
     data = form.cleaned_data
-    to_stage = Stage.objects.filter(pk=data["stage"]).first()
+    to_stage = selectors.stage_get(pk=data["stage"])
     base = {"opportunity": opportunity, "to_stage": to_stage, "form_data": data}
     if to_stage is None:
         return _dialog(
@@ -140,19 +139,11 @@ def opportunity_move(request, pk: int):
 def _gate(request, opportunity, exc: GateBlocked) -> dict:
     """What the gate dialog shows: the open items of each stage the move owes, to tick here."""
     unmet_ids = [row["id"] for row in exc.extra["unmet_items"] if row["id"] is not None]
-    items = list(
-        StageItem.objects.filter(pk__in=unmet_ids)
-        .select_related("stage")
-        .order_by("stage__position", "position", "pk")
-    )
-    completions = {
-        c.item_id: c
-        for c in ChecklistCompletion.objects.filter(opportunity=opportunity, item__in=items)
-    }
+    rows = selectors.gate_items(opportunity=opportunity, item_ids=unmet_ids)
     return {
         "message": exc.message,
-        "stages": list(dict.fromkeys(item.stage for item in items)),
-        "items": [{"item": i, "completion": completions.get(i.pk)} for i in items],
+        "stages": list(dict.fromkeys(row["item"].stage for row in rows)),
+        "items": rows,
         "can_override": permissions.can_override_gate(request.user, opportunity),
         "override_reason": request.POST.get("override_reason", ""),
     }
@@ -189,14 +180,10 @@ def _move_success(request, *, moved: Opportunity, process, message: str) -> Http
 def checklist_item_update(request, pk: int, item_pk: int):
     """Tick or untick one checklist item, with an optional evidence link and note."""
     opportunity = get_opportunity_for_user(request, pk)
-    item = (
-        StageItem.objects.select_related("stage")
-        .filter(pk=item_pk, stage__process_id=opportunity.process_id)
-        .first()
-    )
+    item = selectors.process_item(process_id=opportunity.process_id, pk=item_pk)
     if item is None:
         raise Http404("No such checklist item.")
-    existing = ChecklistCompletion.objects.filter(opportunity=opportunity, item=item).first()
+    existing = selectors.checklist_completion(opportunity=opportunity, item=item)
     form = ChecklistItemForm(request.POST)
     variant = "dialog" if request.POST.get("variant") == "dialog" else "page"
     context = {

@@ -12,22 +12,14 @@ from epos.lib.ids import parse_id
 from epos.lib.roles import SA, primary_role
 from opportunities import permissions, selectors
 from opportunities.forms import ANY, ME, BoardFilterForm
-from stages.models import Process, Stage
+from stages.models import Process
 
 
 def _board_process(slug: str, version: str | None) -> Process:
-    processes = Process.objects.filter(slug=slug)
-    if version:
-        number = parse_id(version)
-        if number is None:
-            raise Http404("No such process version.")
-        process = processes.filter(version=number).first()
-    else:
-        # The active version when there is one, else the newest.
-        process = (
-            processes.filter(status=Process.Status.ACTIVE).order_by("-version").first()
-            or processes.order_by("-version").first()
-        )
+    number = parse_id(version) if version else None
+    if version and number is None:
+        raise Http404("No such process version.")
+    process = selectors.board_process(slug=slug, version=number)
     if process is None:
         raise Http404("No such process.")
     return process
@@ -134,7 +126,7 @@ def board(request, process_slug: str):
 def board_column(request, process_slug: str, stage_id: int):
     """The next cards of one column ("Load more"), as an htmx fragment."""
     process = _board_process(process_slug, request.GET.get("version"))
-    stage = Stage.objects.filter(process=process, pk=stage_id).first()
+    stage = selectors.process_stage(process_id=process.pk, pk=stage_id)
     if stage is None:
         raise Http404("No such stage in this process.")
     offset = parse_id(request.GET.get("offset"))

@@ -116,7 +116,7 @@ class Stack:
             try:
                 if self.get("/healthz").status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or too busy to answer in time
                 pass
             time.sleep(0.3)
         pytest.fail(f"gunicorn did not answer /healthz in {STARTUP_TIMEOUT}s:\n{self.all_logs()}")
