@@ -267,7 +267,7 @@ def _closed_from(opportunity_id: int, process_rules, stages: dict[int, Stage]) -
 def opportunity_move_to_stage(
     *,
     opportunity: Opportunity,
-    to_stage: Stage,
+    to_stage: Stage | int,
     actor,
     note: str = "",
     override_reason: str = "",
@@ -279,6 +279,7 @@ def opportunity_move_to_stage(
     """The one way to change a deal's stage: lock the deal, ask the process's rules
     (`stages.rules`), write the deal and its transition, publish the event.
 
+    `to_stage`: a stage of the deal's process, or its id (read with the process's stages).
     `expected_version` guards against a concurrent change: the row is locked, so of two moves
     with the same version exactly one wins. Refusals are typed: InvalidInput (400),
     LossReasonMissing (400), GateBlocked and StaleVersion (409), Forbidden (403).
@@ -291,13 +292,13 @@ def opportunity_move_to_stage(
         # version. The stage is read after the lock.
         locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         _check_can_edit(actor, locked)
-        if to_stage.process_id != locked.process_id:
-            raise InvalidInput(
-                f"Stage {to_stage.name!r} belongs to another process than this opportunity."
-            )
+        process_rules, stages = _process_rules(locked.process_id)
+        to_stage = stages.get(to_stage if isinstance(to_stage, int) else to_stage.pk)
+        if to_stage is None:
+            message = "That stage belongs to another process than this opportunity (or none)."
+            raise InvalidInput(message, stage=[message])
         if expected_version is not None and expected_version != locked.version:
             raise StaleVersion(locked.version)
-        process_rules, stages = _process_rules(locked.process_id)
         from_stage = stages[locked.stage_id]
         leaving, entering = rules.RuleStage.of(from_stage), rules.RuleStage.of(to_stage)
         closed_from = None

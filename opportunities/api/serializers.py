@@ -181,7 +181,8 @@ class OpportunityUpdateSerializer(serializers.Serializer):
 
 
 class MoveInputSerializer(serializers.Serializer):
-    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    # An id: the move service reads it with the process's stages (one query, not two).
+    stage = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     override_reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=2000
