@@ -281,21 +281,31 @@ class ProcessSpec:
 
 @dataclass
 class UserRecord:
+    """A deal owner as the file names them. An import never changes an EPOS user: an owner who
+    is already in EPOS is only linked to, and one who is not becomes a new user without login,
+    without any role (see `services._Writer._users`)."""
+
     external_id: str
     first_name: str = ""
     last_name: str = ""
-    roles: set[str] = field(default_factory=set)
-    # Generic imports name people already in EPOS: link to a user with this username or email.
-    match_existing: bool = False
+    # Usernames or emails that may name a person already in EPOS (tried in order).
+    match: tuple[str, ...] = ()
+    # False when the file gives only an id (a Salesforce OwnerId without User.csv): the
+    # preview says so, rather than quietly making users named like ids.
+    name_known: bool = True
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.external_id
 
 
 @dataclass
 class TeamRecord:
+    """A deal's team, by name. Who belongs to it is never read from a file."""
+
     external_id: str
     name: str
     region: str = ""
-    members: list[str] = field(default_factory=list)  # user external ids
-    managers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -334,7 +344,7 @@ class OpportunityRecord:
     line: int
     name: str
     transitions: list[TransitionRecord]
-    amount: Decimal = Decimal("0")
+    amount: Decimal | None = None  # unknown stays unknown
     currency: str = "USD"
     product: str = ""
     owner: str | None = None  # UserRecord.external_id

@@ -17,7 +17,7 @@
       expected_close: Expected close date
       owner: Owner                   # a username or email in EPOS, else a new user of that name
       account: Company
-      team: Team
+      team: Team                     # a team you manage, by name (an admin may name a new one)
       product: Product
       loss_reason: Lost reason
     stages:                          # CSV value: EPOS stage name (others must match a stage)
@@ -240,7 +240,7 @@ def _row(plan, file, line, row, columns, stage_names, formats, currency):
         line=line,
         name=value["name"],
         transitions=_transitions(plan.process, stage, dates),
-        amount=amount or 0,
+        amount=amount,
         currency=row_currency,
         product=value.get("product", ""),
         loss_reason=value.get("loss_reason", ""),
@@ -309,7 +309,7 @@ def _complete(plan: ImportPlan, record: OpportunityRecord, row, columns, as_of) 
         if owner not in plan.users:
             first, last = split_name(owner)
             plan.users[owner] = UserRecord(
-                external_id=owner, first_name=first, last_name=last, match_existing=True
+                external_id=owner, first_name=first, last_name=last, match=(owner,)
             )
         record.owner = owner
     account = row.get(columns["account"], "") if "account" in columns else ""
@@ -318,8 +318,6 @@ def _complete(plan: ImportPlan, record: OpportunityRecord, row, columns, as_of) 
         record.account = account
     team = row.get(columns["team"], "") if "team" in columns else ""
     if team:
-        team_record = plan.teams.setdefault(team, TeamRecord(external_id=team, name=team[:120]))
-        if owner and owner not in team_record.members:
-            team_record.members.append(owner)
+        plan.teams.setdefault(team, TeamRecord(external_id=team, name=team[:120]))
         record.team = team
     plan.add_opportunity(record)

@@ -6,6 +6,10 @@ and Won or Lost on its close_date. Prospecting deals carry no date at all; they 
 created at the import's "as of" time, by default the latest date found in the file (so importing
 the same file twice gives the same result). `accounts.csv`, `products.csv` and `sales_teams.csv`
 are optional and add account profiles, canonical product names and teams.
+
+Sales agents who own deals become users without login (see `services`); `sales_teams.csv` only
+says which team ("<manager> (<regional office>)") each agent's deals go to. Nobody is made a
+manager or given any role by an import.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from epos.lib.roles import MANAGER, SA
 from opportunities.importers.base import (
     ACCOUNT_NAME_MAX,
     LOST,
@@ -166,7 +169,7 @@ def _accounts(accounts: CsvFile, plan: ImportPlan) -> None:
 
 
 def _teams(teams: CsvFile, plan: ImportPlan) -> dict[str, str]:
-    """Users for agents and managers, and a team per manager and regional office."""
+    """A team per manager and regional office, and each agent's team (by agent name)."""
     agent_teams: dict[str, str] = {}
     if not require_columns(teams, ["sales_agent", "manager", "regional_office"], plan.errors):
         return agent_teams
@@ -180,29 +183,18 @@ def _teams(teams: CsvFile, plan: ImportPlan) -> dict[str, str]:
             plan.reject(teams.name, line, f"agent {agent!r} is listed twice")
             continue
         team_name = f"{manager} ({region})" if region else manager
-        team = plan.teams.get(team_name)
-        if team is None:
-            team = plan.teams[team_name] = TeamRecord(
+        if team_name not in plan.teams:
+            plan.teams[team_name] = TeamRecord(
                 external_id=team_name, name=team_name[:120], region=region[:80]
             )
-        _user(plan, manager, MANAGER)
-        if manager not in team.managers:
-            team.managers.append(manager)
-        _user(plan, agent, SA)
-        team.members.append(agent)
         agent_teams[agent] = team_name
     return agent_teams
 
 
-def _user(plan: ImportPlan, full_name: str, role: str) -> UserRecord:
-    user = plan.users.get(full_name)
-    if user is None:
+def _owner(plan: ImportPlan, full_name: str) -> None:
+    if full_name not in plan.users:
         first, last = split_name(full_name)
-        user = plan.users[full_name] = UserRecord(
-            external_id=full_name, first_name=first, last_name=last
-        )
-    user.roles.add(role)
-    return user
+        plan.users[full_name] = UserRecord(external_id=full_name, first_name=first, last_name=last)
 
 
 PIPELINE_COLUMNS = ["opportunity_id", "sales_agent", "product", "account", "deal_stage"]
@@ -254,9 +246,9 @@ def _pipeline(
         if record is None or problems:
             continue
         agent = row["sales_agent"]
-        if agent not in plan.users and agent_teams:
+        if agent not in agent_teams and agent_teams:
             unknown_agents.add(agent)
-        _user(plan, agent, SA)
+        _owner(plan, agent)
         record.owner = agent
         record.team = agent_teams.get(agent)
         account = row["account"]
@@ -330,6 +322,6 @@ def _deal(file, line, row, dates, problems, product: str, as_of) -> OpportunityR
         name=f"{label} · {product} ({opportunity_id})"[:200],
         transitions=transitions,
         product=product,
-        amount=amount or 0,
+        amount=amount,
         undated=stage.name == "Prospecting",
     )

@@ -30,7 +30,7 @@ PRESETS = {
     ),
     salesforce.SYSTEM: Preset(
         salesforce.SYSTEM,
-        "Salesforce export (Opportunity.csv + Opportunity History.csv)",
+        "Salesforce export (Opportunity.csv + Opportunity History.csv; User.csv names owners)",
         salesforce.FILES,
         salesforce.build_plan,
     ),

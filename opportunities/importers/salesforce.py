@@ -14,7 +14,11 @@ Rules, where the export is ambiguous or contradicts itself:
   `CloseDate` for a closed stage (not before the last history row), else at the last history
   date, since the export does not say when the move happened.
 - Dates are DD/MM/YYYY as Salesforce exports them (a time, or ISO 8601, is also accepted).
-- Owners become users named by their Salesforce id, accounts are named by their AccountId.
+- Owners are named by the optional `User.csv` (Id, FirstName/LastName or Name, Username,
+  Email): an owner whose Username or Email is a username or email in EPOS is that user,
+  anyone else becomes a new user without login. Without a name for an OwnerId (no User.csv,
+  or the id is not in it) the user is named by the id, and the plan warns so the preview shows
+  it. Accounts are named by their AccountId.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from epos.lib.roles import SA
 from opportunities.importers.base import (
     LOST,
     OPEN,
@@ -39,13 +42,15 @@ from opportunities.importers.base import (
     parse_datetime,
     read_csv,
     require_columns,
+    split_name,
     without_repeats,
 )
 
 SYSTEM = "salesforce"
 OPPORTUNITY_FILE = "Opportunity.csv"
 HISTORY_FILE = "Opportunity History.csv"
-FILES = (OPPORTUNITY_FILE, HISTORY_FILE)
+USER_FILE = "User.csv"
+FILES = (OPPORTUNITY_FILE, HISTORY_FILE, USER_FILE)
 DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "iso")
 DATE_HINT = "expected DD/MM/YYYY"
 
@@ -96,6 +101,8 @@ def build_plan(files: dict[str, bytes | str], *, as_of: datetime | None = None) 
     history = read_csv(*found_history, plan.errors) if found_history else None
     if found_history is None:
         plan.warnings.append(f"{HISTORY_FILE} was not given: deals get their current stage only.")
+    found_users = find_file(files, USER_FILE)
+    users = read_csv(*found_users, plan.errors) if found_users else None
     if opportunities is None or not require_columns(
         opportunities, ["Id", "Name", "StageName", "CreatedDate"], plan.errors
     ):
@@ -104,6 +111,7 @@ def build_plan(files: dict[str, bytes | str], *, as_of: datetime | None = None) 
 
     deals, all_ids, deleted = _read_opportunities(opportunities, plan)
     entries = _read_history(history, plan, all_ids, deleted) if history else {}
+    _name_owners(users, plan, given=found_users is not None)
 
     shifted = 0
     for opportunity_id, deal in deals.items():
@@ -171,7 +179,10 @@ def _read_opportunities(opportunities, plan: ImportPlan):
             continue
         owner = row.get("OwnerId", "")
         if owner and owner not in plan.users:
-            plan.users[owner] = UserRecord(external_id=owner, first_name=owner[:150], roles={SA})
+            # Named by the id until User.csv says better (`_name_owners`).
+            plan.users[owner] = UserRecord(
+                external_id=owner, first_name=owner[:150], name_known=False
+            )
         account = row.get("AccountId", "")
         if account and account not in plan.accounts:
             plan.accounts[account] = AccountRecord(external_id=account, name=account)
@@ -183,7 +194,7 @@ def _read_opportunities(opportunities, plan: ImportPlan):
             "stage": stage,
             "created": created,
             "close": close,
-            "amount": amount or 0,
+            "amount": amount,
             "currency": currency.upper(),
             "owner": owner or None,
             "account": account or None,
@@ -191,6 +202,34 @@ def _read_opportunities(opportunities, plan: ImportPlan):
     if without_amount:
         plan.warnings.append(f"{without_amount} deal(s) have no Amount: imported as 0.")
     return deals, all_ids, deleted
+
+
+def _name_owners(users, plan: ImportPlan, *, given: bool) -> None:
+    """Names (and the usernames and emails that may find them in EPOS) for the owners, from
+    User.csv; owners it does not name are named by their id, and the plan says so."""
+    if users is not None and require_columns(users, ["Id"], plan.errors):
+        for _, row in users.rows:
+            record = plan.users.get(row["Id"])
+            if record is None:
+                continue  # owns none of the imported deals
+            first, last = row.get("FirstName", "")[:150], row.get("LastName", "")[:150]
+            if not (first or last):
+                first, last = split_name(row.get("Name", ""))
+            if first or last:
+                record.first_name, record.last_name = first, last
+                record.name_known = True
+            record.match = tuple(
+                value for value in (row.get("Username", ""), row.get("Email", "")) if value
+            )
+    unnamed = [key for key, record in plan.users.items() if not record.name_known]
+    if unnamed:
+        why = f"are not in {USER_FILE}" if given else f"have no name: {USER_FILE} was not given"
+        plan.warnings.append(
+            f"{len(unnamed)} owner id(s) {why}. They are listed by id under Owners (such as "
+            f"{unnamed[0]}); those not yet in EPOS become users without login named by the id. "
+            f"Add the User object's export ({USER_FILE}: Id, FirstName, LastName, Username, "
+            "Email) to the upload to name them or find them in EPOS."
+        )
 
 
 def _read_history(history, plan: ImportPlan, all_ids: set[str], deleted: set[str]):

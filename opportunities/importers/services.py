@@ -15,6 +15,15 @@ in EPOS since the last import are dropped: the other CRM still owns that deal). 
 not differ is left alone (same version, same transition rows) and nothing is ever duplicated.
 A deal the file gives no date for keeps the times of its first import. Fields the import does
 not carry (use case, source, qualification, checklists, activities...) keep their EPOS values.
+
+An import never changes who is who. An owner already in EPOS (linked by an earlier import, or
+matched by username or email) is only linked to: their name, roles, teams and password stay as
+they are. Any other owner becomes a new user without login and without a role, and joins the
+teams of their deals: they cannot log in, so that gives nobody a right, and it keeps their deals
+on the team's board and in its owner filter. A manager imports only into the teams they manage
+(`importable_team_ids`); only an admin (or the management command, which runs with no actor)
+imports into any team and creates teams. A row that breaks this is rejected like any bad row,
+so the import writes nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +32,8 @@ import hashlib
 import io
 import json
 import time
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
@@ -36,7 +45,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from epos.lib.errors import Forbidden
-from epos.lib.roles import ADMIN, MANAGER, ensure_role_groups, has_role
+from epos.lib.roles import ADMIN, MANAGER, has_role
 from epos.models import ExternalRef
 from opportunities.importers.base import (
     ImportPlan,
@@ -47,6 +56,7 @@ from opportunities.importers.base import (
     replay,
 )
 from opportunities.models import Account, Opportunity, StageTransition, Team
+from opportunities.permissions import managed_team_ids
 from opportunities.services import visit_times
 from stages.models import Process, Stage
 
@@ -79,6 +89,37 @@ def can_import(user) -> bool:
     return has_role(user, MANAGER, ADMIN)
 
 
+def importable_team_ids(actor) -> frozenset[int] | None:
+    """The teams `actor` may import deals into (None: any, and may create teams): a manager's
+    managed teams; any for an admin or the system (no actor: the management command)."""
+    if actor is None or has_role(actor, ADMIN):
+        return None
+    return managed_team_ids(actor)
+
+
+LINKED = "linked by an earlier import"
+SAME_USERNAME = "same username"
+SAME_EMAIL = "same email"
+
+
+@dataclass(frozen=True)
+class OwnerMapping:
+    """How an owner named in the files maps to an EPOS user: what the preview lists."""
+
+    external_id: str
+    name: str
+    existing: bool
+    via: str = ""  # how an existing user was found: LINKED, SAME_USERNAME or SAME_EMAIL
+    name_known: bool = True  # False: the file names a new user by an id only
+    deals: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.existing:
+            return f"existing: {self.name}"
+        return f"new user without login: {self.name}"
+
+
 @dataclass
 class ImportResult:
     plan: ImportPlan
@@ -94,6 +135,7 @@ class ImportResult:
     accounts_created: int = 0
     accounts_updated: int = 0
     seconds: float = 0.0
+    owners: list[OwnerMapping] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +154,9 @@ def pipeline_import(*, plan: ImportPlan, actor, dry_run: bool = False) -> Import
     """Write `plan` in one transaction, or nothing at all when any row was rejected.
 
     A dry run does all the work, counts what it would create and update, and rolls back, so
-    its preview is exactly what the real run will do.
+    its preview is exactly what the real run will do. `actor` is the manager or admin who
+    imports (None: the system, as an admin); a manager's rows naming a team they may not import
+    into are rejected (see the module's docstring).
     """
     if actor is not None and not can_import(actor):
         raise Forbidden("Only managers and admins may import pipelines.")
@@ -123,7 +167,7 @@ def pipeline_import(*, plan: ImportPlan, actor, dry_run: bool = False) -> Import
         return result
     try:
         with transaction.atomic():
-            _Writer(plan, result).run()
+            _Writer(plan, result, actor).run()
             if dry_run:
                 transaction.set_rollback(True)
     except _Abort:
@@ -326,19 +370,29 @@ def _bulk_update(model, rows: list[dict], attnames: list[str]) -> None:
 
 
 class _Writer:
-    def __init__(self, plan: ImportPlan, result: ImportResult):
+    def __init__(self, plan: ImportPlan, result: ImportResult, actor=None):
         self.plan = plan
         self.result = result
+        self.actor = actor
         self.now = timezone.now()
         self.new_refs: list[dict] = []
         self.moved_refs: list[ExternalRef] = []
+        self.read_refs: dict[str, dict[str, ExternalRef]] = {}
+        # Only deal owners become users, and only deals' teams are written.
+        self.owner_keys = list(dict.fromkeys(r.owner for r in plan.opportunities if r.owner))
+        self.team_keys = list(dict.fromkeys(r.team for r in plan.opportunities if r.team))
 
     def run(self) -> None:
         self._lock()
         process, stages = self._process()
-        users = self._users()
+        # Everything is looked up and judged before anything about people or teams is written.
+        existing_owners = self._find_owners()
+        self._describe_owners(existing_owners)
+        existing_teams = self._find_teams()
+        self._check_rights(existing_owners, existing_teams)
+        users, new_owners = self._users(existing_owners)
         accounts = self._accounts()
-        teams = self._teams(users)
+        teams = self._teams(existing_teams, users, new_owners)
         self._opportunities(process, stages, users, accounts, teams)
         self._save_refs()
 
@@ -361,10 +415,12 @@ class _Writer:
     # --- external references -------------------------------------------------------------
 
     def _refs(self, kind: str) -> dict[str, ExternalRef]:
-        return {
-            ref.external_id: ref
-            for ref in ExternalRef.objects.filter(system=self.plan.system, kind=kind)
-        }
+        if kind not in self.read_refs:
+            self.read_refs[kind] = {
+                ref.external_id: ref
+                for ref in ExternalRef.objects.filter(system=self.plan.system, kind=kind)
+            }
+        return self.read_refs[kind]
 
     def _link(self, kind: str, external_id: str, obj, ref: ExternalRef | None) -> None:
         self._link_pk(kind, external_id, type(obj), obj.pk, ref)
@@ -462,50 +518,181 @@ class _Writer:
 
     # --- people, accounts, teams ----------------------------------------------------------
 
-    def _users(self) -> dict[str, object]:
+    def _find_owners(self) -> dict[str, tuple[object, str]]:
+        """The owners who are already EPOS users, with how each was found: linked by an earlier
+        import, else by a username or email the file gives. Only read: an import never changes
+        an existing user's name, roles, teams or password."""
         User = get_user_model()
         refs = self._refs("user")
-        linked_ids = [refs[key].object_id for key in self.plan.users if key in refs]
-        existing = User.objects.in_bulk(linked_ids)
-        users: dict[str, object] = {}
-        renamed = []
-        pending = []
-        for key, record in self.plan.users.items():
+        linked = User.objects.in_bulk([refs[k].object_id for k in self.owner_keys if k in refs])
+        found: dict[str, tuple[object, str]] = {}
+        for key in self.owner_keys:
             ref = refs.get(key)
-            user = existing.get(ref.object_id) if ref else None
-            if user is None:
-                pending.append(key)
-                continue
-            users[key] = user
-            if not record.match_existing and (user.first_name, user.last_name) != (
-                record.first_name,
-                record.last_name,
-            ):
-                user.first_name, user.last_name = record.first_name, record.last_name
-                renamed.append(user)
-        User.objects.bulk_update(renamed, ["first_name", "last_name"], batch_size=BATCH_SIZE)
-
-        matchable = [key for key in pending if self.plan.users[key].match_existing]
-        if matchable:
-            by_name, by_email = {}, {}
-            for user in User.objects.filter(Q(username__in=matchable) | Q(email__in=matchable)):
-                by_name[user.username.casefold()] = user
+            user = linked.get(ref.object_id) if ref else None
+            if user is not None:
+                found[key] = (user, LINKED)
+        wanted = {
+            key: self.plan.users[key].match
+            for key in self.owner_keys
+            if key not in found and self.plan.users[key].match
+        }
+        values = sorted({value for candidates in wanted.values() for value in candidates})
+        by_username, by_email = {}, {}
+        for chunk in _chunks(values):
+            matches = User.objects.filter(Q(username__in=chunk) | Q(email__in=chunk))
+            for user in matches.order_by("pk"):
+                by_username[user.username.casefold()] = user
                 if user.email:
                     by_email.setdefault(user.email.casefold(), user)
-            for key in matchable:
-                user = by_name.get(key.casefold()) or by_email.get(key.casefold())
+        for key, candidates in wanted.items():
+            for value in candidates:
+                user, via = by_username.get(value.casefold()), SAME_USERNAME
+                if user is None:
+                    user, via = by_email.get(value.casefold()), SAME_EMAIL
                 if user is not None:
-                    users[key] = user
+                    found[key] = (user, via)
                     self._link("user", key, user, refs.get(key))
+                    break
+        return found
 
+    def _describe_owners(self, existing: dict[str, tuple[object, str]]) -> None:
+        deals = Counter(record.owner for record in self.plan.opportunities if record.owner)
+        owners = []
+        for key in self.owner_keys:
+            if key in existing:
+                user, via = existing[key]
+                name = user.get_full_name() or user.username
+                owners.append(OwnerMapping(key, name, True, via, deals=deals[key]))
+            else:
+                record = self.plan.users[key]
+                owners.append(
+                    OwnerMapping(
+                        key, record.full_name, False, name_known=record.name_known, deals=deals[key]
+                    )
+                )
+        self.result.owners = owners
+
+    def _find_teams(self) -> dict[str, Team]:
+        """The deals' teams that exist: linked by an earlier import, else the team of that name
+        (team names are unique). Only read."""
+        refs = self._refs("team")
+        linked = Team.objects.in_bulk([refs[k].object_id for k in self.team_keys if k in refs])
+        found: dict[str, Team] = {}
+        unlinked = []
+        for key in self.team_keys:
+            ref = refs.get(key)
+            team = linked.get(ref.object_id) if ref else None
+            if team is None:
+                unlinked.append(key)
+            else:
+                found[key] = team
+        by_name: dict[str, Team] = {}
+        for chunk in _chunks([self.plan.teams[key].name for key in unlinked]):
+            by_name.update((team.name, team) for team in Team.objects.filter(name__in=chunk))
+        for key in unlinked:
+            team = by_name.get(self.plan.teams[key].name)
+            if team is not None:
+                found[key] = team
+                self._link("team", key, team, refs.get(key))
+        return found
+
+    def _check_rights(
+        self, existing_owners: dict[str, tuple[object, str]], existing_teams: dict[str, Team]
+    ) -> None:
+        """Reject every deal a manager may not import: one in no team, in a team that does not
+        exist (only an admin creates teams) or that they do not manage, one that updates a deal
+        now in a team they do not manage, and one whose owner is an EPOS user outside the
+        deal's team (an import adds no existing user to a team)."""
+        allowed = importable_team_ids(self.actor)
+        if allowed is None:
+            return
+        yours = ", ".join(
+            sorted(Team.objects.filter(pk__in=allowed).values_list("name", flat=True))
+        )
+        yours = f"yours: {yours}" if yours else "you manage no team"
+        owner_teams = self._team_ids_of({user.pk for user, _ in existing_owners.values()})
+        stored = self._stored_teams()
+        failed = False
+        for record in self.plan.opportunities:
+            team = existing_teams.get(record.team) if record.team else None
+            problems = []
+            if record.team is None:
+                problems.append(
+                    f"has no team: a manager imports deals only into a team they manage ({yours})"
+                )
+            elif team is None:
+                problems.append(
+                    f"team {self.plan.teams[record.team].name!r} does not exist: only an admin "
+                    f"can create teams ({yours})"
+                )
+            elif team.pk not in allowed:
+                problems.append(f"team {team.name!r} is not a team you manage ({yours})")
+            if record.external_id in stored:
+                team_id, team_name = stored[record.external_id]
+                if team_id not in allowed:
+                    where = f"team {team_name!r}" if team_id else "no team"
+                    problems.append(
+                        f"updates a deal that is in {where} in EPOS, which you do not manage"
+                    )
+            if team is not None and team.pk in allowed and record.owner in existing_owners:
+                user, _ = existing_owners[record.owner]
+                if team.pk not in owner_teams.get(user.pk, ()):
+                    name = user.get_full_name() or user.username
+                    problems.append(
+                        f"owner {record.owner!r} is {name}, who is not in team {team.name!r}: an "
+                        "import adds no existing user to a team"
+                    )
+            for problem in problems:
+                self.plan.reject(record.file, record.line, problem)
+            failed = failed or bool(problems)
+        if failed:
+            raise _Abort("rows name teams the actor may not import into")
+
+    @staticmethod
+    def _team_ids_of(user_ids: set[int]) -> dict[int, set[int]]:
+        """The teams each user belongs to or manages, in one query per relation and chunk."""
+        teams: dict[int, set[int]] = defaultdict(set)
+        for through in (Team.members.through, Team.managers.through):
+            for chunk in _chunks(sorted(user_ids)):
+                rows = through.objects.filter(user_id__in=chunk).values_list("user_id", "team_id")
+                for user_id, team_id in rows:
+                    teams[user_id].add(team_id)
+        return teams
+
+    def _stored_teams(self) -> dict[str, tuple[int | None, str | None]]:
+        """(team id, team name) of the deals in EPOS that the file's deals would update."""
+        refs = self._refs("opportunity")
+        content_type = ContentType.objects.get_for_model(Opportunity)
+        linked = {
+            refs[record.external_id].object_id: record.external_id
+            for record in self.plan.opportunities
+            if record.external_id in refs
+            and refs[record.external_id].content_type_id == content_type.pk
+        }
+        stored = {}
+        for chunk in _chunks(sorted(linked)):
+            rows = Opportunity.objects.filter(pk__in=chunk).values_list(
+                "pk", "team_id", "team__name"
+            )
+            for pk, team_id, team_name in rows:
+                stored[linked[pk]] = (team_id, team_name)
+        return stored
+
+    def _users(self, existing: dict[str, tuple[object, str]]) -> tuple[dict[str, object], set[str]]:
+        """Every deal owner as an EPOS user, and the keys of those created now: the owners not
+        yet in EPOS, as users who cannot log in and have no role."""
+        User = get_user_model()
+        refs = self._refs("user")
+        users = {key: user for key, (user, _) in existing.items()}
+        pending = [key for key in self.owner_keys if key not in users]
+        if not pending:
+            return users, set()
         prefix = f"{self.plan.system}."
         taken = set(
             User.objects.filter(username__startswith=prefix).values_list("username", flat=True)
         )
         created = []
         for key in pending:
-            if key in users:
-                continue
             record = self.plan.users[key]
             base = (prefix + (slugify(key) or "user"))[:140]
             username, n = base, 1
@@ -526,17 +713,7 @@ class _Writer:
             users[key] = user
             self._link("user", key, user, refs.get(key))
         self.result.users_created = len(created)
-
-        groups = ensure_role_groups()
-        memberships = [
-            User.groups.through(user_id=users[key].pk, group_id=groups[role].pk)
-            for key, record in self.plan.users.items()
-            for role in sorted(record.roles)
-        ]
-        User.groups.through.objects.bulk_create(
-            memberships, batch_size=BATCH_SIZE, ignore_conflicts=True
-        )
-        return users
+        return users, {key for key, _ in created}
 
     def _accounts(self) -> dict[str, Account]:
         refs = self._refs("account")
@@ -569,62 +746,43 @@ class _Writer:
         self.result.accounts_created, self.result.accounts_updated = len(created), len(changed)
         return accounts
 
-    def _teams(self, users: dict[str, object]) -> dict[str, Team]:
+    def _teams(
+        self, existing: dict[str, Team], users: dict[str, object], new_owners: set[str]
+    ) -> dict[str, Team]:
+        """The deals' teams: those that exist, and new ones (only an import by an admin gets
+        here with any: `_check_rights`). The owners created by this import join the teams of
+        their deals; nobody else's membership is touched."""
         refs = self._refs("team")
-        existing = Team.objects.in_bulk(
-            [refs[key].object_id for key in self.plan.teams if key in refs]
-        )
-        teams: dict[str, Team] = {}
-        unlinked = []
-        for key in self.plan.teams:
-            ref = refs.get(key)
-            team = existing.get(ref.object_id) if ref else None
-            if team is None:
-                unlinked.append(key)
-            else:
-                teams[key] = team
-        # Team names are unique: a team of that name made by hand is the one meant.
-        by_name = {
-            team.name: team
-            for team in Team.objects.filter(name__in=[self.plan.teams[k].name for k in unlinked])
-        }
+        teams = dict(existing)
         created = []
-        for key in unlinked:
-            record = self.plan.teams[key]
-            team = by_name.get(record.name)
-            if team is None:
-                team = Team(name=record.name, region=record.region)
-                created.append(team)
-            teams[key] = team
-        Team.objects.bulk_create(created, batch_size=BATCH_SIZE)
-        for key in unlinked:
+        for key in self.team_keys:
+            if key not in teams:
+                record = self.plan.teams[key]
+                teams[key] = Team(name=record.name, region=record.region)
+                created.append(key)
+        Team.objects.bulk_create([teams[key] for key in created], batch_size=BATCH_SIZE)
+        for key in created:
             self._link("team", key, teams[key], refs.get(key))
         changed = []
-        for key, record in self.plan.teams.items():
-            team = teams[key]
+        for key in self.team_keys:
+            record, team = self.plan.teams[key], teams[key]
             if record.region and team.region != record.region:
                 team.region = record.region
                 changed.append(team)
         Team.objects.bulk_update(changed, ["region"], batch_size=BATCH_SIZE)
         self.result.teams_created = len(created)
 
-        members = [
-            Team.members.through(team_id=teams[key].pk, user_id=users[user_key].pk)
-            for key, record in self.plan.teams.items()
-            for user_key in record.members
-            if user_key in users
-        ]
-        managers = [
-            Team.managers.through(team_id=teams[key].pk, user_id=users[user_key].pk)
-            for key, record in self.plan.teams.items()
-            for user_key in record.managers
-            if user_key in users
-        ]
-        Team.members.through.objects.bulk_create(
-            members, batch_size=BATCH_SIZE, ignore_conflicts=True
+        memberships = sorted(
+            {
+                (teams[record.team].pk, users[record.owner].pk)
+                for record in self.plan.opportunities
+                if record.team and record.owner in new_owners
+            }
         )
-        Team.managers.through.objects.bulk_create(
-            managers, batch_size=BATCH_SIZE, ignore_conflicts=True
+        Team.members.through.objects.bulk_create(
+            [Team.members.through(team_id=team, user_id=user) for team, user in memberships],
+            batch_size=BATCH_SIZE,
+            ignore_conflicts=True,
         )
         return teams
 

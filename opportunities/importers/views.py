@@ -171,14 +171,16 @@ def _discard_pending(request) -> None:
 
 def _preview_context(result: ImportResult, *, preset, token, file_names) -> dict:
     plan = result.plan
-    users = plan.users
     accounts = plan.accounts
+    # Who each owner in the files is in EPOS (known once the dry run has looked them up).
+    owners = {owner.external_id: owner for owner in result.owners}
 
     def person(key):
         if not key:
             return ""
-        user = users[key]
-        return f"{user.first_name} {user.last_name}".strip() or key
+        if key in owners:
+            return owners[key].name
+        return plan.users[key].full_name
 
     first_rows = [
         {
@@ -207,4 +209,7 @@ def _preview_context(result: ImportResult, *, preset, token, file_names) -> dict
         "stages": plan.count_by_stage(),
         "first_rows": first_rows,
         "errors": plan.errors,
+        "owners": result.owners,
+        "new_owners": sum(not owner.existing for owner in result.owners),
+        "unnamed_owners": sum(not owner.name_known for owner in result.owners),
     }

@@ -35,6 +35,7 @@ def test_dry_run_writes_nothing(folder):
     out, _ = run_command("--preset", "maven-crm", str(folder), "--dry-run")
 
     assert "Would import 5 deal(s)" in out
+    assert "owner Ann Agent: new user without login: Ann Agent" in out
     assert "Dry run: nothing was written." in out
     assert Opportunity.objects.count() == 0
 

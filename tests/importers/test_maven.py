@@ -11,6 +11,7 @@ from epos.models import ExternalRef
 from opportunities.importers.base import IMPORTED_LOSS_REASON
 from opportunities.models import Account, Opportunity, StageTransition, Team
 from stages.models import Process
+from tests import factories
 from tests.importers.conftest import assert_consistent, day, history, import_folder, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -145,24 +146,25 @@ def test_product_spelling_gtxpro_is_normalised_to_the_catalog_name(folder):
     assert not Opportunity.objects.filter(product="GTXPro").exists()
 
 
-def test_agents_become_users_without_a_usable_password_in_teams_per_manager(folder):
+def test_agents_become_users_without_login_or_role_in_the_team_of_their_deals(folder):
     write_maven(folder)
     import_folder(folder, "maven-crm")
 
     ann = deal("W1").owner
     assert ann.get_full_name() == "Ann Agent"
     assert not ann.has_usable_password()
-    assert user_roles(ann) == {"sa"}
+    assert user_roles(ann) == frozenset()
     central = Team.objects.get(name="Mia Manager (Central)")
     assert central.region == "Central"
     assert set(central.members.values_list("first_name", flat=True)) == {"Ann", "Bob"}
-    managers = list(central.managers.all())
-    assert [m.get_full_name() for m in managers] == ["Mia Manager"]
-    assert not managers[0].has_usable_password()
-    assert "manager" in user_roles(managers[0])
+    # sales_teams.csv names the managers; an import makes nobody a manager, nor a user unless
+    # they own a deal.
+    assert not central.managers.exists()
+    assert not get_user_model().objects.filter(first_name="Mia").exists()
     assert deal("W1").team == central
     assert deal("E1").team.name == "Max Boss (West)"
-    assert get_user_model().objects.filter(username__startswith="maven-crm.").count() == 5
+    assert get_user_model().objects.filter(username__startswith="maven-crm.").count() == 3
+    assert not get_user_model().objects.filter(groups__isnull=False).exists()
 
 
 def test_accounts_carry_sector_employees_and_country_with_typos_fixed(folder):
@@ -271,7 +273,7 @@ def test_dry_run_counts_everything_and_writes_nothing(folder):
     assert result.ok and not result.committed
     assert (result.created, result.updated, result.unchanged) == (5, 0, 0)
     assert result.transitions_written == 3 + 3 + 3 + 2 + 1
-    assert (result.users_created, result.teams_created, result.accounts_created) == (5, 2, 2)
+    assert (result.users_created, result.teams_created, result.accounts_created) == (3, 2, 2)
     assert result.plan.count_by_outcome() == {"won": 2, "lost": 1, "open": 2}
     assert Opportunity.objects.count() == 0
     assert not Process.objects.filter(slug="maven-crm").exists()
@@ -350,14 +352,27 @@ def test_reimport_recreates_a_deal_deleted_in_epos_under_the_same_reference(fold
     assert_consistent(deal("W2"))
 
 
-def test_only_managers_and_admins_may_run_the_import_service(folder, alice, carol):
+def test_only_managers_and_admins_may_run_the_import_service(folder, alice, carol, root):
     write_maven(folder)
+    maven_teams = [
+        factories.TeamFactory(name="Mia Manager (Central)"),
+        factories.TeamFactory(name="Max Boss (West)"),
+    ]
 
     with pytest.raises(Forbidden):
         import_folder(folder, "maven-crm", actor=alice)
     assert Opportunity.objects.count() == 0
 
+    # Carol manages neither team: every row is refused.
+    refused = import_folder(folder, "maven-crm", actor=carol)
+    assert not refused.ok and Opportunity.objects.count() == 0
+    assert {error.line for error in refused.errors} == {2, 3, 4, 5, 6}
+
+    for team in maven_teams:
+        team.managers.add(carol)
+    carol = get_user_model().objects.get(pk=carol.pk)  # forget her cached teams
     assert import_folder(folder, "maven-crm", actor=carol).created == 5
+    assert import_folder(folder, "maven-crm", actor=root).unchanged == 5
 
 
 def test_reimport_of_a_changed_amount_keeps_the_transition_rows(folder):

@@ -120,7 +120,7 @@ def test_a_final_entry_into_stage_name_is_added_when_history_disagrees(folder):
     ]
     assert beta.stage.name == "Negotiation/Review"
     assert beta.outcome == "open" and beta.closed_at is None
-    assert beta.amount == 0
+    assert beta.amount is None  # the export's Amount is empty: unknown, not zero
 
 
 def test_history_before_created_date_moves_creation_back(folder):
@@ -171,6 +171,49 @@ def test_owners_are_users_named_by_their_salesforce_id_and_accounts_by_account_i
     assert alpha.account.name == "A1"
     assert deal("O3").owner == alpha.owner
     assert get_user_model().objects.filter(username__startswith="salesforce.").count() == 2
+
+
+def test_without_user_csv_the_plan_warns_that_owners_are_known_only_by_id(folder):
+    write_export(folder)
+
+    result = import_folder(folder, "salesforce", dry_run=True)
+
+    assert [(o.external_id, o.label, o.name_known) for o in result.owners] == [
+        ("U1", "new user without login: U1", False),
+        ("U2", "new user without login: U2", False),
+    ]
+    assert any(
+        "2 owner id(s) have no name: User.csv was not given" in w for w in result.plan.warnings
+    )
+
+
+def test_user_csv_names_the_owners_and_finds_those_already_in_epos(folder, alice):
+    write_export(folder)
+    write_csv(
+        folder,
+        "User.csv",
+        [
+            "Id,FirstName,LastName,Name,Username,Email",
+            "U1,Ann,Other,Ann Other,ann@acme.example,alice@example.com",
+            "U2,,,Una Known,una@acme.example,una@acme.example",
+            "U9,Not,Anowner,Not Anowner,not@acme.example,not@acme.example",
+        ],
+    )
+
+    result = import_folder(folder, "salesforce")
+
+    assert result.ok
+    assert [(o.external_id, o.label, o.via) for o in result.owners] == [
+        ("U1", "existing: Alice Archer", "same email"),
+        ("U2", "new user without login: Una Known", ""),
+    ]
+    assert not any("owner id" in warning for warning in result.plan.warnings)
+    assert deal("O1").owner == alice
+    alice.refresh_from_db()
+    assert alice.get_full_name() == "Alice Archer"  # the file's name for her changes nothing
+    una = deal("O2").owner
+    assert (una.get_full_name(), una.email, una.has_usable_password()) == ("Una Known", "", False)
+    assert get_user_model().objects.filter(username__startswith="salesforce.").count() == 1
 
 
 def test_a_deal_without_history_enters_its_stage_name_at_creation(folder):

@@ -1,14 +1,19 @@
 """The manager's upload page at /imports/: preview, confirm, permissions, CSRF, size limits."""
 
+import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from opportunities.importers import forms as import_forms
 from opportunities.importers import views as import_views
 from opportunities.models import Opportunity
+from tests import factories
 from tests.importers.test_maven import ACCOUNTS, HEADER, PIPELINE, PRODUCTS, TEAMS
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +25,19 @@ URL = "/imports/"
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def carols_maven_teams(carol):
+    """The teams the Maven sample's deals go to, managed by carol: a manager imports only into
+    the teams they manage."""
+    teams = [
+        factories.TeamFactory(name="Mia Manager (Central)"),
+        factories.TeamFactory(name="Max Boss (West)"),
+    ]
+    for team in teams:
+        team.managers.add(carol)
+    return teams
 
 
 def csv_upload(name: str, lines: list[str]) -> SimpleUploadedFile:
@@ -78,7 +96,7 @@ def test_anonymous_users_are_sent_to_log_in():
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_preview_shows_counts_and_first_rows_then_confirm_imports(carol, media):
+def test_preview_shows_counts_and_first_rows_then_confirm_imports(carol, media, carols_maven_teams):
     client = logged_in(carol)
 
     preview = client.post(URL, {"preset": "maven-crm", "files": maven_files()})
@@ -177,7 +195,9 @@ def test_generic_format_needs_a_mapping_file(carol):
     assert "A generic CSV needs a mapping file." in response.content.decode()
 
 
-def test_a_pending_upload_can_only_be_confirmed_from_the_uploaders_session(carol, root):
+def test_a_pending_upload_can_only_be_confirmed_from_the_uploaders_session(
+    carol, root, carols_maven_teams
+):
     preview = logged_in(carol).post(URL, {"preset": "maven-crm", "files": maven_files()})
 
     response = logged_in(root).post(
@@ -188,7 +208,7 @@ def test_a_pending_upload_can_only_be_confirmed_from_the_uploaders_session(carol
     assert Opportunity.objects.count() == 0
 
 
-def test_cancel_discards_the_uploaded_files(carol, media):
+def test_cancel_discards_the_uploaded_files(carol, media, carols_maven_teams):
     client = logged_in(carol)
     client.post(URL, {"preset": "maven-crm", "files": maven_files()})
     assert len(stored_files(media)) == 4
@@ -198,3 +218,111 @@ def test_cancel_discards_the_uploaded_files(carol, media):
     assert "nothing was written" in response.content.decode()
     assert stored_files(media) == []
     assert Opportunity.objects.count() == 0
+
+
+# --- who is who in the preview ----------------------------------------------------------------
+
+
+@pytest.fixture
+def plain_process(db):
+    return factories.make_process(("Discovery", "Demo"), slug="plain")[0]
+
+
+def generic_upload(client, rows, *, team="Observability EMEA"):
+    mapping = SimpleUploadedFile(
+        "mapping.yaml",
+        b"process: plain\ncolumns:\n  external_id: id\n  name: title\n  stage: status\n"
+        b"  owner: owner\n  team: team\n",
+    )
+    lines = ["id,title,status,owner,team", *(f"{row},{team}" for row in rows)]
+    return client.post(
+        URL, {"preset": "generic", "files": [csv_upload("deals.csv", lines)], "mapping": mapping}
+    )
+
+
+def owner_rows(response) -> list[list[str]]:
+    """The preview's owner table as text, a list of cells per row."""
+    html = response.content.decode()
+    body = html.split('id="import-owners"', 1)[1].split("<tbody>", 1)[1].split("</tbody>")[0]
+    return [
+        [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+        for cells in (
+            re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+        )
+    ]
+
+
+def test_preview_shows_which_owners_exist_and_which_are_new_users_without_login(
+    carol, alice, plain_process
+):
+    response = generic_upload(
+        logged_in(carol), ["1,One,Demo,alice", "2,Two,Demo,Zed Zero", "3,Three,Demo,alice"]
+    )
+
+    assert response.status_code == 200 and response.context["token"]
+    assert [(o.external_id, o.label) for o in response.context["owners"]] == [
+        ("alice", "existing: Alice Archer"),
+        ("Zed Zero", "new user without login: Zed Zero"),
+    ]
+    assert owner_rows(response) == [
+        ["alice", "existing: Alice Archer (same username)", "2"],
+        ["Zed Zero", "new user without login: Zed Zero", "1"],
+    ]
+    assert "1 user without login" in response.content.decode()
+    assert get_user_model().objects.filter(first_name="Zed").count() == 0  # a dry run
+
+
+def test_salesforce_preview_without_user_csv_lists_every_owner_id_and_warns(root):
+    opportunities = [
+        "CreatedDate,Id,IsDeleted,AccountId,Name,Amount,CloseDate,OwnerId,StageName",
+        "01/03/2022,O1,FALSE,A1,Alpha,10,20/03/2022,0058d000001AbCd,Prospecting",
+        "01/03/2022,O2,FALSE,A1,Beta,10,20/03/2022,0058d000001XyZw,Prospecting",
+        "01/03/2022,O3,FALSE,A1,Gamma,10,20/03/2022,0058d000001AbCd,Prospecting",
+    ]
+    files = [
+        csv_upload("Opportunity.csv", opportunities),
+        csv_upload("Opportunity History.csv", ["OppID,CreatedDate,StageName"]),
+    ]
+
+    response = logged_in(root).post(URL, {"preset": "salesforce", "files": files})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "2 owner id(s) have no name: User.csv was not given." in page
+    assert 'id="import-unnamed-owners"' in page
+    assert owner_rows(response) == [
+        ["0058d000001AbCd", "new user without login: 0058d000001AbCd no name in the files", "2"],
+        ["0058d000001XyZw", "new user without login: 0058d000001XyZw no name in the files", "1"],
+    ]
+
+
+def test_a_managers_preview_names_each_row_in_a_team_they_do_not_manage(
+    carol, other_team, media, plain_process
+):
+    response = generic_upload(logged_in(carol), ["1,One,Demo,carol"], team="Security APAC")
+
+    page = response.content.decode()
+    assert [(e.file, e.line) for e in response.context["errors"]] == [("deals.csv", 2)]
+    assert "team &#x27;Security APAC&#x27; is not a team you manage" in page
+    assert "nothing will be imported" in page and 'id="confirm-import"' not in page
+    assert owner_rows(response) == [["carol", "existing: Carol Cho (same username)", "1"]]
+    assert stored_files(media) == []
+    assert Opportunity.objects.count() == 0
+    assert not other_team.members.exists()
+
+
+def test_the_previews_queries_do_not_grow_with_owners_and_deals(
+    carol, alice, plain_process, django_assert_num_queries
+):
+    client = logged_in(carol)
+    generic_upload(client, ["1,One,Demo,alice"])  # the session exists from here on
+    with CaptureQueriesContext(connection) as few:
+        generic_upload(client, ["1,One,Demo,alice", "2,Two,Demo,Zed Zero"])
+    rows = [f"{n},Deal {n},Demo,Owner {n}" for n in range(1, 9)] + ["9,Nine,Demo,alice"]
+
+    with django_assert_num_queries(len(few)):
+        response = generic_upload(client, rows)
+
+    assert len(response.context["owners"]) == 9
+    assert response.context["new_owners"] == 8

@@ -66,6 +66,8 @@ class Command(BaseCommand):
             f"{result.accounts_created} account(s) created; {result.seconds:.2f} s."
         )
         if dry_run:
+            for owner in result.owners:
+                self.stdout.write(f"owner {owner.external_id}: {owner.label}")
             self.stdout.write("Dry run: nothing was written.")
 
     @staticmethod
