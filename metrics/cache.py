@@ -2,11 +2,12 @@
 
 The key of a result names the data it was computed from: the newest stage transition, ESAT
 answer and opportunity ids (read in one query of three index lookups per request), plus a
-counter (epos.lib.figures) that services bump, once they commit, for the writes those ids do not
-show (a quota set, an amount edited, a deal or account deleted). A move, a new deal or an answer
-therefore shows at once; the time limit (`METRICS_CACHE_SECONDS`, default 300; 0 turns the cache
-off) bounds what a write that bumps nothing could leave stale. When many requests miss the same
-figure at once, one computes it and the others serve the last figures or wait for the new ones.
+counter (epos.lib.figures) for the writes those ids do not show (a quota set, an amount edited, a
+deal or account deleted): the services that make them call `figures_changed_on_commit`, which
+bumps it once their transaction commits. A move, a new deal or an answer therefore shows at
+once; the time limit (`METRICS_CACHE_SECONDS`, default 300; 0 turns the cache off) bounds what a
+write that bumps nothing could leave stale. When many requests miss the same figure at once, one
+computes it and the others serve the last figures or wait for the new ones.
 
 Results are per scope: the same filters and period, seen by the same user (or by anyone who
 sees everything, admins and curators, who share them).
@@ -52,7 +53,9 @@ def cache_seconds() -> int:
 
 
 def cache_bump() -> None:
-    """Make every cached metric stale (after a write the generation ids do not reflect)."""
+    """Make every cached metric stale now. No service calls this: they bump the same counter
+    through `epos.lib.figures.figures_changed_on_commit`, after their transaction commits. The
+    bench calls it to measure cold figures."""
     figures_changed()
 
 

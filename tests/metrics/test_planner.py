@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from metrics import selectors
 from metrics.selectors import GROUPINGS
+from opportunities.measures import visit_length
 from opportunities.models import Opportunity, StageTransition
 from tests.conftest import require_service
 from tests.factories import AccountFactory, make_process
@@ -63,7 +63,7 @@ def test_visits_can_be_read_in_order_of_length_from_an_index(pipeline):
             to_stage_id__in=[pipeline.discovery.pk, pipeline.demo.pk, pipeline.proposal.pk],
             left_at__isnull=False,
         )
-        .annotate(length=selectors.visit_length())
+        .annotate(length=visit_length())
         .order_by("to_stage_id", "length")
         .values_list("to_stage_id", "length")
     )
