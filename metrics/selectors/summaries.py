@@ -262,7 +262,8 @@ def summary_sets(*, scope: Scope, group_bys: Sequence[str]) -> tuple[dict, dict[
     for name in group_bys:
         if name not in GROUPINGS:
             raise InvalidInput(f"Unknown grouping {name!r}.", errors={"group_by": [name]})
-    if not supports_percentile_aggregate():
+    if not group_bys or not supports_percentile_aggregate():
+        # No grouping: GROUPING SETS would have nothing to group by (GROUPING() is not SQL).
         return summary(scope=scope), {
             name: summary_by(scope=scope, group_by=name) for name in group_bys
         }

@@ -68,3 +68,11 @@ def test_the_html_create_form_keeps_an_empty_amount_empty(client, alice, process
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Opportunity.objects.get(name="Form deal").amount is None
+
+
+def test_summary_sets_without_a_grouping_is_the_summary(priced_and_unpriced, carol):
+    process, _ = priced_and_unpriced
+    scope = selectors.metric_scope(user=carol, params={"process": process.pk})
+    overall, groups = selectors.summary_sets(scope=scope, group_bys=())
+    assert groups == {}
+    assert overall == selectors.summary(scope=scope)
