@@ -690,7 +690,7 @@ def catalog_load(*, catalog=None) -> dict[str, SyncReport]:
     """Load the shipped discovery catalog without undoing curators' work (see epos.builtin):
     missing entries are created once; edited ones are kept; deleted ones stay deleted; a newer
     shipped version is offered on the catalog's manage page."""
-    from building_blocks.catalog_data import CATALOG
+    from building_blocks.demo.catalog import CATALOG
 
     shipped = _shipped_catalog(catalog or CATALOG)
     existing = {
@@ -716,7 +716,7 @@ def catalog_load(*, catalog=None) -> dict[str, SyncReport]:
 
 def catalog_builtin_updates(*, catalog=None) -> list[dict]:
     """Entries whose shipped version changed since it was loaded: what a curator may apply."""
-    from building_blocks.catalog_data import CATALOG
+    from building_blocks.demo.catalog import CATALOG
 
     shipped = _shipped_catalog(catalog or CATALOG)
     waiting = builtin_updates_available(*shipped)
@@ -731,7 +731,7 @@ def catalog_builtin_updates(*, catalog=None) -> list[dict]:
 
 def catalog_builtin_apply(*, actor, source: str, key: str, catalog=None) -> None:
     """Overwrite one catalog entry with its newer shipped version: a curator's decision."""
-    from building_blocks.catalog_data import CATALOG
+    from building_blocks.demo.catalog import CATALOG
 
     if not permissions.can_curate(actor):
         raise Forbidden("Only curators may apply catalog updates.")

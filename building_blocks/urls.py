@@ -1,6 +1,7 @@
 from django.urls import path
 
-from building_blocks import views, views_curation
+from building_blocks import views
+from building_blocks.curation import views as curation_views
 
 app_name = "building_blocks"
 
@@ -51,44 +52,44 @@ urlpatterns = [
         name="discovery-remove",
     ),
     path("catalog/", views.catalog, name="catalog"),
-    path("catalog/manage/", views_curation.catalog_manage, name="catalog-manage"),
+    path("catalog/manage/", curation_views.catalog_manage, name="catalog-manage"),
     path(
         "catalog/manage/builtin/apply/",
-        views_curation.catalog_builtin_apply,
+        curation_views.catalog_builtin_apply,
         name="catalog-builtin-apply",
     ),
-    path("catalog/challenges/new/", views_curation.challenge_create, name="challenge-create"),
-    path("catalog/challenges/<int:pk>/edit/", views_curation.challenge_edit, name="challenge-edit"),
+    path("catalog/challenges/new/", curation_views.challenge_create, name="challenge-create"),
+    path("catalog/challenges/<int:pk>/edit/", curation_views.challenge_edit, name="challenge-edit"),
     path(
         "catalog/challenges/<int:pk>/delete/",
-        views_curation.challenge_delete,
+        curation_views.challenge_delete,
         name="challenge-delete",
     ),
-    path("catalog/needs/new/", views_curation.need_create, name="need-create"),
-    path("catalog/needs/<int:pk>/edit/", views_curation.need_edit, name="need-edit"),
-    path("catalog/needs/<int:pk>/delete/", views_curation.need_delete, name="need-delete"),
-    path("catalog/links/new/", views_curation.link_create, name="link-create"),
-    path("catalog/links/<int:pk>/edit/", views_curation.link_edit, name="link-edit"),
-    path("catalog/links/<int:pk>/delete/", views_curation.link_delete, name="link-delete"),
+    path("catalog/needs/new/", curation_views.need_create, name="need-create"),
+    path("catalog/needs/<int:pk>/edit/", curation_views.need_edit, name="need-edit"),
+    path("catalog/needs/<int:pk>/delete/", curation_views.need_delete, name="need-delete"),
+    path("catalog/links/new/", curation_views.link_create, name="link-create"),
+    path("catalog/links/<int:pk>/edit/", curation_views.link_edit, name="link-edit"),
+    path("catalog/links/<int:pk>/delete/", curation_views.link_delete, name="link-delete"),
     path("training/", views.training_list, name="training"),
     path("training/steps/<int:step_id>/done/", views.training_step_done, name="training-step"),
     path("training/team/", views.training_team, name="training-team"),
-    path("training/paths/new/", views_curation.path_create, name="path-create"),
-    path("training/paths/<int:pk>/edit/", views_curation.path_edit, name="path-edit"),
-    path("training/paths/<int:pk>/steps/new/", views_curation.step_add, name="step-add"),
+    path("training/paths/new/", curation_views.path_create, name="path-create"),
+    path("training/paths/<int:pk>/edit/", curation_views.path_edit, name="path-edit"),
+    path("training/paths/<int:pk>/steps/new/", curation_views.step_add, name="step-add"),
     path(
         "training/paths/<int:pk>/steps/<int:step_id>/edit/",
-        views_curation.step_edit,
+        curation_views.step_edit,
         name="step-edit",
     ),
     path(
         "training/paths/<int:pk>/steps/<int:step_id>/move/",
-        views_curation.step_move,
+        curation_views.step_move,
         name="step-move",
     ),
     path(
         "training/paths/<int:pk>/steps/<int:step_id>/remove/",
-        views_curation.step_remove,
+        curation_views.step_remove,
         name="step-remove",
     ),
 ]

@@ -19,13 +19,12 @@ from epos.lib.roles import ADMIN, CURATOR, has_role
 from epos.models import BuiltinRecord
 from stages.models import Process, Stage, StageItem, Tool
 from stages.process_templates import (
-    PROCESS_TEMPLATES,
-    TOOLS,
     ItemDefinition,
     ProcessTemplate,
     StageDefinition,
     ToolDefinition,
 )
+from stages.templates_data import PROCESS_TEMPLATES, TOOLS
 
 LoadAction = Literal["created", "unchanged", "updated", "new_version_offered", "deleted_by_people"]
 BUILTIN_PROCESS, BUILTIN_TOOL = "stages.process", "stages.tool"

@@ -42,7 +42,7 @@ EVENT_LABELS = {
     "block.unarchived": "Brought back as a draft",
     "block.reviewed": "Confirmed still accurate",
     "block.used": "Used in a deal",
-    # The curators' editors (building_blocks/services_curation.py).
+    # The curators' editors (building_blocks/curation/services.py).
     "catalog.challenge_created": "Added a business challenge to the catalog",
     "catalog.challenge_edited": "Edited a business challenge",
     "catalog.challenge_deleted": "Deleted a business challenge",

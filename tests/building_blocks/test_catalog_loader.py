@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from building_blocks import services
-from building_blocks.catalog_data import CATALOG
+from building_blocks.demo.catalog import CATALOG
 from building_blocks.models import BusinessChallenge, ChallengeNeedLink, TechnicalNeed
 from epos.lib.errors import Forbidden
 from epos.models import BuiltinRecord

@@ -1,5 +1,5 @@
 """The curators' in-app editors of the discovery catalog and of the training paths: who may use
-them, what they write (through building_blocks.services_curation), what they refuse, and the
+them, what they write (through building_blocks.curation.services), what they refuse, and the
 query budget of their pages."""
 
 from types import SimpleNamespace
@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 from django.urls import reverse
 
-from building_blocks import services, services_curation
+from building_blocks import services
+from building_blocks.curation import services as curation_services
 from building_blocks.models import (
     BlockEvent,
     BusinessChallenge,
@@ -32,13 +33,13 @@ def url(name, *args):
 @pytest.fixture
 def world(erin, frank):
     """One of everything the editors change, made through the services."""
-    challenge = services_curation.challenge_create(
+    challenge = curation_services.challenge_create(
         actor=erin, title="Releases break production", use_case="observability"
     )
-    need = services_curation.need_create(
+    need = curation_services.need_create(
         actor=erin, title="Deployment tracking", use_case="observability", area="Delivery"
     )
-    link = services_curation.catalog_link_create(
+    link = curation_services.catalog_link_create(
         actor=erin,
         challenge=challenge,
         need=need,
@@ -46,8 +47,8 @@ def world(erin, frank):
         kpis="Change failure rate\nMTTR",
     )
     block = make_block(erin, publish_by=frank, title="Release tracking guide")
-    path = services_curation.training_path_create(actor=erin, name="SA onboarding", role="sa")
-    step = services_curation.training_step_add(path=path, actor=erin, block=block)
+    path = curation_services.training_path_create(actor=erin, name="SA onboarding", role="sa")
+    step = curation_services.training_step_add(path=path, actor=erin, block=block)
     return SimpleNamespace(
         challenge=challenge, need=need, link=link, block=block, path=path, step=step
     )
@@ -160,9 +161,9 @@ def test_an_admin_can_write_too(client, root):
 @pytest.mark.parametrize(
     ("service", "arguments"),
     [
-        (services_curation.challenge_create, {"title": "x", "use_case": "security"}),
-        (services_curation.need_create, {"title": "x", "use_case": "security"}),
-        (services_curation.training_path_create, {"name": "x", "role": "sa"}),
+        (curation_services.challenge_create, {"title": "x", "use_case": "security"}),
+        (curation_services.need_create, {"title": "x", "use_case": "security"}),
+        (curation_services.training_path_create, {"name": "x", "role": "sa"}),
     ],
 )
 def test_the_services_refuse_an_sa_themselves(alice, service, arguments):
@@ -176,10 +177,10 @@ def test_the_service_refuses_an_sa_writing_steps(alice, world, erin, frank):
     other = make_block(erin, publish_by=frank, title="Other")
     before = _state()
     for call in (
-        lambda: services_curation.training_step_add(path=world.path, actor=alice, block=other),
-        lambda: services_curation.training_step_move(step=world.step, actor=alice, direction="up"),
-        lambda: services_curation.training_step_remove(step=world.step, actor=alice),
-        lambda: services_curation.catalog_link_delete(link=world.link, actor=alice),
+        lambda: curation_services.training_step_add(path=world.path, actor=alice, block=other),
+        lambda: curation_services.training_step_move(step=world.step, actor=alice, direction="up"),
+        lambda: curation_services.training_step_remove(step=world.step, actor=alice),
+        lambda: curation_services.catalog_link_delete(link=world.link, actor=alice),
     ):
         with pytest.raises(Forbidden):
             call()
@@ -240,7 +241,7 @@ def test_a_challenge_is_created_with_a_slug_made_from_its_title(client, erin):
 def test_a_new_challenge_goes_after_the_others_of_its_use_case(erin):
     services.catalog_load()
     last = BusinessChallenge.objects.filter(use_case="security").order_by("-position").first()
-    challenge = services_curation.challenge_create(actor=erin, title="New", use_case="security")
+    challenge = curation_services.challenge_create(actor=erin, title="New", use_case="security")
     assert challenge.position == last.position + 1
 
 
@@ -264,7 +265,7 @@ def test_a_duplicate_slug_is_a_form_error_not_a_500(client, erin, world):
         url("need-create"), {"title": "x", "slug": world.need.slug, "use_case": "security"}
     )
     assert response.status_code == 400 and "slug" in response.context["form"].errors
-    other = services_curation.need_create(actor=erin, title="Other", use_case="security")
+    other = curation_services.need_create(actor=erin, title="Other", use_case="security")
     response = client.post(
         url("need-edit", other.pk), {"title": "x", "slug": world.need.slug, "use_case": "security"}
     )
@@ -291,8 +292,8 @@ def test_bad_challenge_input_is_a_400_with_the_field_marked(client, erin, data, 
 
 
 def test_editing_a_challenge_moves_the_links_that_shared_its_use_case(client, erin, world):
-    other_need = services_curation.need_create(actor=erin, title="SIEM", use_case="security")
-    kept = services_curation.catalog_link_create(
+    other_need = curation_services.need_create(actor=erin, title="SIEM", use_case="security")
+    kept = curation_services.catalog_link_create(
         actor=erin,
         challenge=world.challenge,
         need=other_need,
@@ -370,9 +371,9 @@ def test_what_a_deal_recorded_is_never_deleted(client, erin, world, recorded):
     assert _state() == before
     assert DiscoveryLink.objects.get() == recorded
     for call in (
-        lambda: services_curation.challenge_delete(challenge=world.challenge, actor=erin),
-        lambda: services_curation.need_delete(need=world.need, actor=erin),
-        lambda: services_curation.catalog_link_delete(link=world.link, actor=erin),
+        lambda: curation_services.challenge_delete(challenge=world.challenge, actor=erin),
+        lambda: curation_services.need_delete(need=world.need, actor=erin),
+        lambda: curation_services.catalog_link_delete(link=world.link, actor=erin),
     ):
         with pytest.raises(Conflict, match="1 deal recorded"):
             call()
@@ -380,7 +381,7 @@ def test_what_a_deal_recorded_is_never_deleted(client, erin, world, recorded):
 
 
 def test_the_pair_of_a_recorded_link_stays_but_its_text_can_change(client, erin, world, recorded):
-    other_need = services_curation.need_create(actor=erin, title="Other", use_case="observability")
+    other_need = curation_services.need_create(actor=erin, title="Other", use_case="observability")
     client.force_login(erin)
     page = client.get(url("link-edit", world.link.pk)).content.decode()
     assert "the challenge and the need stay" in page
@@ -398,7 +399,7 @@ def test_the_pair_of_a_recorded_link_stays_but_its_text_can_change(client, erin,
     link = ChallengeNeedLink.objects.get(pk=world.link.pk)
     assert (link.need_id, link.narrative, link.kpis) == (world.need.pk, "Better words", "MTTR")
     with pytest.raises(Conflict, match="add a new link instead"):
-        services_curation.catalog_link_update(
+        curation_services.catalog_link_update(
             link=link, actor=erin, challenge=world.challenge, need=other_need, narrative="x"
         )
     assert ChallengeNeedLink.objects.get(pk=link.pk).need_id == world.need.pk
@@ -425,7 +426,7 @@ def test_a_need_nothing_points_at_is_deleted(client, erin, world):
 
 
 def test_a_link_takes_the_use_case_of_its_challenge_and_one_kpi_per_line(client, erin, world):
-    need = services_curation.need_create(actor=erin, title="Error budgets", use_case="security")
+    need = curation_services.need_create(actor=erin, title="Error budgets", use_case="security")
     client.force_login(erin)
     page = client.get(url("link-create"), {"challenge": world.challenge.pk}).content.decode()
     assert f'<option value="{world.challenge.pk}" selected>' in page
@@ -463,8 +464,8 @@ def test_a_duplicate_pair_is_refused_with_a_clear_form_error(client, erin, world
     ]
     assert _state() == before
     # Editing another link into the same pair is refused the same way.
-    other_need = services_curation.need_create(actor=erin, title="Other", use_case="observability")
-    other = services_curation.catalog_link_create(
+    other_need = curation_services.need_create(actor=erin, title="Other", use_case="observability")
+    other = curation_services.catalog_link_create(
         actor=erin, challenge=world.challenge, need=other_need, narrative="n"
     )
     response = client.post(
@@ -548,7 +549,7 @@ def test_a_duplicate_path_slug_or_bad_role_is_a_400(client, erin, world):
     assert response.context["form"].errors["slug"] == [
         "The slug “sa-onboarding” is taken by another training path; type another one."
     ]
-    other = services_curation.training_path_create(actor=erin, name="Other", role="sa")
+    other = curation_services.training_path_create(actor=erin, name="Other", role="sa")
     response = client.post(
         url("path-edit", other.pk), {"name": "Other", "slug": "sa-onboarding", "role": "sa"}
     )
@@ -578,9 +579,9 @@ def test_steps_are_added_from_published_blocks_only(client, erin, frank, world):
         ]
     assert _state() == before
     with pytest.raises(Exception, match="Only a published block"):
-        services_curation.training_step_add(path=world.path, actor=erin, block=draft)
+        curation_services.training_step_add(path=world.path, actor=erin, block=draft)
     with pytest.raises(Exception, match="already a step of this path"):
-        services_curation.training_step_add(path=world.path, actor=erin, block=world.block)
+        curation_services.training_step_add(path=world.path, actor=erin, block=world.block)
     response = client.post(url("step-add", world.path.pk), {"block": second.pk, "note": " Read "})
     step = TrainingStep.objects.get(block=second)
     assert response.status_code == 302
@@ -605,7 +606,7 @@ def _order(path):
 @pytest.fixture
 def four_steps(erin, frank, world):
     for block in _published(erin, frank, 3, prefix="Step"):
-        services_curation.training_step_add(path=world.path, actor=erin, block=block)
+        curation_services.training_step_add(path=world.path, actor=erin, block=block)
     return world.path
 
 
@@ -638,7 +639,7 @@ def test_moving_closes_gaps_left_by_the_admin(erin, four_steps):
     for step, position in zip(four_steps.steps.order_by("-position"), (31, 30, 9, 5), strict=True):
         TrainingStep.objects.filter(pk=step.pk).update(position=position)
     step = four_steps.steps.get(position=30)
-    services_curation.training_step_move(step=step, actor=erin, direction="down")
+    curation_services.training_step_move(step=step, actor=erin, direction="down")
     assert [position for _, position in _order(four_steps)] == [1, 2, 3, 4]
     assert _order(four_steps)[2:] == [("Step 2", 3), ("Step 1", 4)]
 
@@ -653,7 +654,7 @@ def test_a_bad_direction_is_a_400(client, erin, four_steps):
 
 
 def test_a_step_of_another_path_is_a_404(client, erin, world, four_steps):
-    other = services_curation.training_path_create(actor=erin, name="Other", role="sa")
+    other = curation_services.training_path_create(actor=erin, name="Other", role="sa")
     client.force_login(erin)
     for name in ("step-edit", "step-move", "step-remove"):
         response = client.post(url(name, other.pk, world.step.pk), {"direction": "up"})
@@ -697,7 +698,7 @@ def test_removing_a_step_people_did_deletes_their_completions_only_once_confirme
 
 
 def test_every_code_the_editors_log_has_a_timeline_label():
-    assert set(services_curation.CODES) <= set(EVENT_LABELS)
+    assert set(curation_services.CODES) <= set(EVENT_LABELS)
 
 
 def test_writes_are_logged_after_commit_and_steps_on_the_blocks_timeline(
@@ -706,10 +707,10 @@ def test_writes_are_logged_after_commit_and_steps_on_the_blocks_timeline(
     block = make_block(erin, publish_by=frank, title="Guide")
     caplog.set_level("INFO", logger="building_blocks.activity")
     with django_capture_on_commit_callbacks(execute=True):
-        challenge = services_curation.challenge_create(actor=erin, title="C", use_case="security")
-        path = services_curation.training_path_create(actor=erin, name="P", role="sa")
-        step = services_curation.training_step_add(path=path, actor=erin, block=block)
-        services_curation.training_step_remove(step=step, actor=erin)
+        challenge = curation_services.challenge_create(actor=erin, title="C", use_case="security")
+        path = curation_services.training_path_create(actor=erin, name="P", role="sa")
+        step = curation_services.training_step_add(path=path, actor=erin, block=block)
+        curation_services.training_step_remove(step=step, actor=erin)
     logged = [record.getMessage().split(" ")[0] for record in caplog.records]
     assert logged == [
         "catalog.challenge_created",
@@ -728,7 +729,7 @@ def test_a_refused_write_logs_nothing(erin, world, recorded, caplog):
     caplog.set_level("INFO", logger="building_blocks.activity")
     events = BlockEvent.objects.count()
     with pytest.raises(Conflict):
-        services_curation.challenge_delete(challenge=world.challenge, actor=erin)
+        curation_services.challenge_delete(challenge=world.challenge, actor=erin)
     assert not caplog.records and BlockEvent.objects.count() == events
 
 
@@ -738,14 +739,14 @@ def test_a_refused_write_logs_nothing(erin, world, recorded, caplog):
 def _grow_catalog(erin, frank, n, offset):
     """n challenges each linked to two new needs, one recorded by a deal; blocks under a need."""
     for index in range(n):
-        challenge = services_curation.challenge_create(
+        challenge = curation_services.challenge_create(
             actor=erin, title=f"Challenge {offset + index}", use_case="observability"
         )
         for side in ("a", "b"):
-            need = services_curation.need_create(
+            need = curation_services.need_create(
                 actor=erin, title=f"Need {offset + index}{side}", use_case="observability"
             )
-            services_curation.catalog_link_create(
+            curation_services.catalog_link_create(
                 actor=erin, challenge=challenge, need=need, narrative="n", kpis="k1\nk2"
             )
         make_block(erin, publish_by=frank, title=f"Block {offset + index}", needs=[need])
@@ -830,7 +831,7 @@ def test_the_path_editor_has_a_constant_query_count(
     client.force_login(erin)
     for size in (2, 8):
         for block in _published(erin, frank, size, prefix=f"Grow {size}"):
-            step = services_curation.training_step_add(path=world.path, actor=erin, block=block)
+            step = curation_services.training_step_add(path=world.path, actor=erin, block=block)
             services.training_step_set_done(step=step, actor=alice)
             services.training_step_set_done(step=step, actor=bob)
         _published(erin, frank, size, prefix=f"Spare {size}")

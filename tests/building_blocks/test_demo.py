@@ -4,7 +4,7 @@ import random
 import pytest
 from django.core.management import call_command
 
-from building_blocks import demo
+from building_blocks.demo.apply import seed
 from building_blocks.models import (
     BlockUsage,
     BlockVersion,
@@ -49,7 +49,7 @@ def demo_world(db):
 
 def test_seed_writes_the_library_catalog_uses_and_training(demo_world):
     out = io.StringIO()
-    summary = demo.seed(rng=random.Random(7), stdout=out)
+    summary = seed(rng=random.Random(7), stdout=out)
     assert 38 <= summary["blocks"] <= 45
     statuses = set(BuildingBlock.objects.values_list("status", flat=True))
     assert statuses == {"draft", "in_review", "published", "archived"}
@@ -71,10 +71,10 @@ def test_seed_writes_the_library_catalog_uses_and_training(demo_world):
 
 
 def test_seed_is_a_no_op_once_blocks_exist(demo_world):
-    demo.seed(rng=random.Random(7))
+    seed(rng=random.Random(7))
     counts = (BuildingBlock.objects.count(), BlockUsage.objects.count())
     out = io.StringIO()
-    assert demo.seed(rng=random.Random(8), stdout=out) is None
+    assert seed(rng=random.Random(8), stdout=out) is None
     assert (BuildingBlock.objects.count(), BlockUsage.objects.count()) == counts
     assert "already exist" in out.getvalue()
 

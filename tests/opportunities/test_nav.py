@@ -1,6 +1,6 @@
 import pytest
 
-from opportunities.templatetags.epos_ui import nav_section
+from epos.templatetags.epos_ui import nav_section
 
 
 @pytest.mark.parametrize(

@@ -18,14 +18,8 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from epos.lib.roles import ADMIN, CURATOR, MANAGER, ROLES, SA
-from opportunities.demo import (
-    BANT_SLUG,
-    DEMO_PASSWORD,
-    EPOS_SLUG,
-    active_process,
-    build_plan,
-    process_shape,
-)
+from opportunities.demo.apply import DEMO_PASSWORD, active_process, process_shape
+from opportunities.demo.plan import BANT_SLUG, EPOS_SLUG, build_plan
 from opportunities.models import (
     Account,
     Activity,

@@ -9,14 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from epos.lib.errors import Forbidden
 from stages import services
 from stages.models import Process, Stage, StageItem, Tool
-from stages.process_templates import (
-    EPOS_PRESALES,
-    PROCESS_TEMPLATES,
-    REVENUE_BOW_TIE,
-    StageDefinition,
-    exit_criterion,
-)
+from stages.process_templates import StageDefinition, exit_criterion
 from stages.services import InvalidTemplate, process_activate, processes_load_builtin
+from stages.templates_data import PROCESS_TEMPLATES
+from stages.templates_data.epos_presales import EPOS_PRESALES
+from stages.templates_data.revenue_bow_tie import REVENUE_BOW_TIE
 from tests.factories import OpportunityFactory, ToolFactory
 
 pytestmark = pytest.mark.django_db

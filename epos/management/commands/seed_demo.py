@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from building_blocks import demo as blocks_demo
+from building_blocks.demo.apply import seed as blocks_demo_seed
 from epos.models import BuiltinRecord
 from epos.outbox import outbox_quiet
-from opportunities.demo import DEFAULT_SEED, DemoDataError, database_is_empty, demo_seed
+from opportunities.demo.apply import database_is_empty, demo_seed
+from opportunities.demo.plan import DEFAULT_SEED, DemoDataError
 
 DEMO_SOURCE = "demo"
 
@@ -69,7 +70,7 @@ class Command(BaseCommand):
             with _quiet_eager_tasks():
                 summary = demo_seed(seed=seed)
                 with outbox_quiet():
-                    blocks_summary = blocks_demo.seed(rng=random.Random(seed), stdout=None)
+                    blocks_summary = blocks_demo_seed(rng=random.Random(seed), stdout=None)
                 BuiltinRecord.objects.get_or_create(
                     source=DEMO_SOURCE, key=str(seed), defaults={"digest": ""}
                 )

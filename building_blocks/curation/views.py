@@ -1,7 +1,7 @@
 """The curators' editors of the discovery catalog and of the training paths.
 
 Every view here is for curators and admins (others get a 403, anonymous users the login page);
-every write goes through `services_curation`, which checks the role again.
+every write goes through `curation.services`, which checks the role again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from building_blocks import selectors, services, services_curation
+from building_blocks import selectors, services
+from building_blocks.curation import services as curation_services
 from building_blocks.forms import (
     CatalogLinkForm,
     ChallengeForm,
@@ -170,7 +171,7 @@ def challenge_create(request):
     return _catalog_item_form(
         request,
         form_class=ChallengeForm,
-        save=services_curation.challenge_create,
+        save=curation_services.challenge_create,
         instance=None,
         noun="business challenge",
         anchor_prefix="challenge",
@@ -184,7 +185,7 @@ def challenge_edit(request, pk):
     return _catalog_item_form(
         request,
         form_class=ChallengeForm,
-        save=lambda **arguments: services_curation.challenge_update(
+        save=lambda **arguments: curation_services.challenge_update(
             challenge=challenge, **arguments
         ),
         instance=challenge,
@@ -199,7 +200,7 @@ def need_create(request):
     return _catalog_item_form(
         request,
         form_class=NeedForm,
-        save=services_curation.need_create,
+        save=curation_services.need_create,
         instance=None,
         noun="technical need",
         anchor_prefix="need",
@@ -213,7 +214,7 @@ def need_edit(request, pk):
     return _catalog_item_form(
         request,
         form_class=NeedForm,
-        save=lambda **arguments: services_curation.need_update(need=need, **arguments),
+        save=lambda **arguments: curation_services.need_update(need=need, **arguments),
         instance=need,
         noun="technical need",
         anchor_prefix="need",
@@ -270,7 +271,7 @@ def challenge_delete(request, pk):
             if links
             else "It has no links to technical needs."
         ],
-        delete=lambda: services_curation.challenge_delete(challenge=challenge, actor=request.user),
+        delete=lambda: curation_services.challenge_delete(challenge=challenge, actor=request.user),
         back_url=reverse("building_blocks:challenge-edit", args=[pk]),
         done_url=_manage_url(challenge.use_case),
     )
@@ -299,7 +300,7 @@ def need_delete(request, pk):
             if links
             else "No business challenge links to it."
         ],
-        delete=lambda: services_curation.need_delete(need=need, actor=request.user),
+        delete=lambda: curation_services.need_delete(need=need, actor=request.user),
         back_url=reverse("building_blocks:need-edit", args=[pk]),
         done_url=_manage_url(need.use_case),
     )
@@ -337,7 +338,7 @@ def link_create(request):
     form = CatalogLinkForm(_bound(request), initial=initial)
     if form.is_bound and form.is_valid():
         try:
-            link = services_curation.catalog_link_create(
+            link = curation_services.catalog_link_create(
                 actor=request.user, **form.service_arguments()
             )
         except (ValidationError, DomainError) as error:
@@ -361,7 +362,7 @@ def link_edit(request, pk):
         )
     if form.is_bound and form.is_valid():
         try:
-            link = services_curation.catalog_link_update(
+            link = curation_services.catalog_link_update(
                 link=link, actor=request.user, **form.service_arguments()
             )
         except (ValidationError, DomainError) as error:
@@ -383,7 +384,7 @@ def link_delete(request, pk):
         consequences=[
             "The challenge and the need stay; only this link, its narrative and its KPIs go."
         ],
-        delete=lambda: services_curation.catalog_link_delete(link=link, actor=request.user),
+        delete=lambda: curation_services.catalog_link_delete(link=link, actor=request.user),
         back_url=reverse("building_blocks:link-edit", args=[pk]),
         done_url=_manage_url(link.challenge.use_case, f"challenge-{link.challenge_id}"),
     )
@@ -436,7 +437,7 @@ def path_create(request):
     form = TrainingPathForm(_bound(request), initial={"role": "sa"})
     if form.is_bound and form.is_valid():
         try:
-            path = services_curation.training_path_create(
+            path = curation_services.training_path_create(
                 actor=request.user, **form.service_arguments()
             )
         except (ValidationError, DomainError) as error:
@@ -466,7 +467,7 @@ def path_edit(request, pk):
         form = TrainingPathForm(request.POST)
         if form.is_valid():
             try:
-                path = services_curation.training_path_update(
+                path = curation_services.training_path_update(
                     path=path, actor=request.user, **form.service_arguments()
                 )
             except (ValidationError, DomainError) as error:
@@ -489,7 +490,7 @@ def step_add(request, pk):
     )
     if form.is_valid():
         try:
-            step = services_curation.training_step_add(
+            step = curation_services.training_step_add(
                 path=path, actor=request.user, **form.service_arguments()
             )
         except (ValidationError, DomainError) as error:
@@ -506,7 +507,7 @@ def step_edit(request, pk, step_id):
     step = _get_step(pk, step_id)
     form = TrainingStepNoteForm(request.POST)
     if form.is_valid():
-        services_curation.training_step_update(
+        curation_services.training_step_update(
             step=step, actor=request.user, note=form.cleaned_data["note"]
         )
         messages.success(request, f"Note of step {step.position} saved.")
@@ -520,7 +521,7 @@ def step_edit(request, pk, step_id):
 def step_move(request, pk, step_id):
     step = _get_step(pk, step_id)
     try:
-        services_curation.training_step_move(
+        curation_services.training_step_move(
             step=step, actor=request.user, direction=request.POST.get("direction", "")
         )
     except ValidationError as error:
@@ -539,7 +540,7 @@ def step_remove(request, pk, step_id):
     refusal = ""
     if request.method == "POST":
         try:
-            deleted = services_curation.training_step_remove(
+            deleted = curation_services.training_step_remove(
                 step=step,
                 actor=request.user,
                 delete_completions=request.POST.get("delete_completions") == "1",

@@ -1,6 +1,6 @@
 """Demo data for the building-block repository, called by `seed_demo` after the deals exist.
 
-    building_blocks.demo.seed(rng=random.Random(42), stdout=self.stdout)
+    building_blocks.demo.apply.seed(rng=random.Random(42), stdout=self.stdout)
 
 Loads the discovery catalog, writes about forty blocks through the real services (so each has
 its versions, review log and outbox event), then adds uses on the demo deals, discovery links,
@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from building_blocks import services
-from building_blocks.demo_content import (
+from building_blocks.demo.library import (
     ARCHIVED,
     BLOCKS,
     DRAFTS,

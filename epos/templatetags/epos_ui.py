@@ -1,4 +1,8 @@
-"""Template helpers for the EPOS pages: safe markdown, people, money, stage ageing."""
+"""Template helpers for every EPOS page: safe markdown, people, money, stage ageing, navigation.
+
+Project-wide, so it knows no domain app (tests/epos/test_layers.py): a tag that needs one lives
+in that app's own library, as the board card does in `opportunities/templatetags/board.py`.
+"""
 
 from __future__ import annotations
 
@@ -131,11 +135,3 @@ def bant_rows(form) -> list:
     """The four BANT answers of a qualification form, each with its note field."""
     names = ("budget", "authority", "need", "timeline")
     return [(form[name], form[f"{name}_note"]) for name in names]
-
-
-@register.simple_tag
-def board_card(card):
-    """A board card (see opportunities.views.cards for why it is not a template)."""
-    from opportunities.views.cards import render_card
-
-    return render_card(card)
