@@ -89,8 +89,10 @@ def test_100_kb_of_adversarial_markdown_renders_in_well_under_a_second(name):
     text = ADVERSARIAL[name]
     assert len(text) >= 96_000
 
-    started = time.perf_counter()
+    # CPU time of this process, not wall time: other processes on a busy machine do not count,
+    # a renderer that is not linear in its input still does (a quadratic one takes minutes).
+    started = time.process_time()
     render_markdown(text)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
-    assert elapsed < 0.5, f"{name}: {elapsed:.2f} s"
+    assert elapsed < 0.5, f"{name}: {elapsed:.2f} s of CPU"
