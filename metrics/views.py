@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -20,13 +19,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import HttpResponseClientRefresh
 
 from epos.lib.errors import DomainError
-from epos.lib.roles import ADMIN, SA, has_role
 from metrics import cache as metric_cache
 from metrics import dashboard as dashboards
 from metrics import permissions, selectors, services, statistics
 from metrics.forms import PilotForm, QuotaForm
-from opportunities import permissions as opportunity_permissions
-from stages.models import Stage
 
 DRILLDOWN_PAGE_SIZE = 100
 DRILLDOWN_EXPORT_LIMIT = 50_000
@@ -157,8 +153,8 @@ def drilldown(request):
         scope = selectors.metric_scope(user=request.user, params=form.metric_params(today))
         stage = None
         if request.GET.get("stage"):
-            stage = Stage.objects.filter(pk=request.GET["stage"]).first()
-            if stage is None or (scope.process and stage.process_id != scope.process.pk):
+            stage = selectors.drilldown_stage(scope=scope, stage_id=request.GET["stage"])
+            if stage is None:
                 raise Http404("No such stage in this process.")
         opportunities = selectors.drilldown_rows(
             selectors.drilldown(
@@ -208,21 +204,13 @@ def drilldown(request):
 # --- quotas -----------------------------------------------------------------------------------
 
 
-def _quota_people(user):
-    users = get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name")
-    if has_role(user, ADMIN):
-        return users
-    managed = list(opportunity_permissions.managed_team_ids(user))
-    return users.filter(teams__in=managed).distinct()
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def quotas(request):
     """Quotas the user may see, and a form to set one (managers for their teams, admins)."""
     _require(permissions.can_view_dashboards(request.user))
     can_manage = permissions.can_manage_quotas(request.user)
-    form = QuotaForm(request.POST or None, users_queryset=_quota_people(request.user))
+    form = QuotaForm(request.POST or None, users_queryset=selectors.quota_people(user=request.user))
     if request.method == "POST":
         _require(can_manage)
         if form.is_valid():
@@ -251,15 +239,6 @@ def quotas(request):
 # --- pilots -----------------------------------------------------------------------------------
 
 
-def _pilot_members(user):
-    """SAs a pilot may enlist: everyone for admins, the members of a manager's teams."""
-    users = get_user_model().objects.filter(is_active=True, groups__name=SA)
-    if not has_role(user, ADMIN):
-        managed = list(opportunity_permissions.managed_team_ids(user))
-        users = users.filter(teams__in=managed)
-    return users.distinct().order_by("last_name", "first_name")
-
-
 @require_safe
 @login_required
 def pilot_list(request):
@@ -277,7 +256,9 @@ def pilot_list(request):
 @login_required
 def pilot_create(request):
     _require(permissions.can_manage_pilots(request.user))
-    form = PilotForm(request.POST or None, members_queryset=_pilot_members(request.user))
+    form = PilotForm(
+        request.POST or None, members_queryset=selectors.pilot_members(user=request.user)
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -32,18 +32,24 @@ quota rules):
 
 from metrics.selectors.choices import busiest_process, dashboard_processes, dashboard_teams
 from metrics.selectors.compliance import compliance_outcomes, consistency
-from metrics.selectors.drilldowns import DRILLS, drilldown, drilldown_rows, group_label
+from metrics.selectors.drilldowns import (
+    DRILLS,
+    drilldown,
+    drilldown_rows,
+    drilldown_stage,
+    group_label,
+)
 from metrics.selectors.dwell import DwellShift, DwellShiftReport, dwell_shift
 from metrics.selectors.esat_scores import esat
 from metrics.selectors.groupings import API_GROUPINGS, GROUPINGS, Grouping
-from metrics.selectors.pilots import PilotArm, pilot_arms, pilot_get, pilot_list
+from metrics.selectors.pilots import PilotArm, pilot_arms, pilot_get, pilot_list, pilot_members
 from metrics.selectors.pipeline import (
     open_pipeline_by_stage_and_team,
     open_pipeline_on,
     pipeline_by_stage,
     pipeline_history,
 )
-from metrics.selectors.quotas import quota_attainment
+from metrics.selectors.quotas import quota_attainment, quota_people
 from metrics.selectors.scope import Period, Scope, metric_scope
 from metrics.selectors.stage_flow import StageFlow, funnel, process_stages, time_in_stage
 from metrics.selectors.summaries import (
@@ -74,6 +80,7 @@ __all__ = [
     "dashboard_teams",
     "drilldown",
     "drilldown_rows",
+    "drilldown_stage",
     "dwell_shift",
     "esat",
     "funnel",
@@ -84,10 +91,12 @@ __all__ = [
     "pilot_arms",
     "pilot_get",
     "pilot_list",
+    "pilot_members",
     "pipeline_by_stage",
     "pipeline_history",
     "process_stages",
     "quota_attainment",
+    "quota_people",
     "summary",
     "summary_by",
     "summary_sets",

@@ -153,3 +153,12 @@ def group_label(group_by: str | None, key: str | None) -> str:
 def drilldown_rows(opportunities: QuerySet[Opportunity]) -> QuerySet:
     """The columns of the drill-down list and its CSV, with the cycle time computed."""
     return opportunities.annotate(cycle_days=mttc_duration())
+
+
+def drilldown_stage(*, scope: Scope, stage_id) -> Stage | None:
+    """The stage a drill-down names (`?stage=`), if it is one of the scope's process."""
+    pk = parse_id(stage_id)
+    stage = Stage.objects.filter(pk=pk).first() if pk is not None else None
+    if stage is None or (scope.process and stage.process_id != scope.process.pk):
+        return None
+    return stage

@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 
+from epos.lib.roles import ADMIN, SA, has_role
 from metrics.models import Pilot
 from metrics.selectors.common import LOST, OPEN, QUALIFIED_OUT, WON, percentiles_of
 from metrics.selectors.scope import Period
+from opportunities import permissions as opportunity_permissions
 from opportunities.measures import mttc_duration, ratio
 from opportunities.models import Opportunity
 
@@ -95,3 +98,12 @@ def pilot_arms(pilot: Pilot) -> dict[str, PilotArm]:
     for name, days in durations:
         arms[name].mttc_days.append(days)
     return arms
+
+
+def pilot_members(*, user):
+    """SAs a pilot may enlist: everyone for admins, the members of a manager's teams."""
+    users = get_user_model().objects.filter(is_active=True, groups__name=SA)
+    if not has_role(user, ADMIN):
+        managed = list(opportunity_permissions.managed_team_ids(user))
+        users = users.filter(teams__in=managed)
+    return users.distinct().order_by("last_name", "first_name")

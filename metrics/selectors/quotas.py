@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Case, F, Func, IntegerField, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from epos.lib.errors import InvalidInput
+from epos.lib.roles import ADMIN, has_role
 from metrics.models import Quota
 from metrics.selectors.common import AMOUNT, WON, full_name
 from opportunities import permissions as opportunity_permissions
@@ -129,3 +131,12 @@ def quota_deals_q(user, key) -> Q:
     else:
         moment = Q(engaged_at__date__gte=quota.period_start, engaged_at__date__lte=quota.period_end)
     return credited & moment
+
+
+def quota_people(*, user):
+    """Whom `user` may set a quota for: everyone active for an admin, a manager's team members."""
+    users = get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name")
+    if has_role(user, ADMIN):
+        return users
+    managed = list(opportunity_permissions.managed_team_ids(user))
+    return users.filter(teams__in=managed).distinct()

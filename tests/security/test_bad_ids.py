@@ -67,3 +67,12 @@ def test_an_over_long_tag_in_the_html_form_is_a_form_error(client, erin):
     assert response.status_code in (200, 400)
     assert "too long for a tag" in response.content.decode()
     assert not BuildingBlock.objects.exists()
+
+
+@pytest.mark.parametrize("text", NOT_IDS)
+def test_a_drilldown_stage_that_is_no_id_is_a_404(client, carol, process, text):
+    client.force_login(carol)
+    response = client.get(
+        reverse("metrics:drilldown"), {"process": process.pk, "drill": "won", "stage": text}
+    )
+    assert response.status_code == 404
