@@ -535,6 +535,15 @@ def block_usage_record(
         )
         if created:
             _log(block, "block.used", actor, opportunity_id=opportunity.pk, stage_id=stage.pk)
+            outbox_publish(
+                topic="building_block.used",
+                payload={
+                    "opportunity_id": opportunity.pk,
+                    "stage_id": stage.pk,
+                    "block_id": block.pk,
+                    "block_kind": block.kind,
+                },
+            )
     return usage
 
 
@@ -587,6 +596,16 @@ def discovery_links_add(
             for challenge_id, need_id in sorted(pairs - existing)
         ]
         DiscoveryLink.objects.bulk_create(links)
+        if links:
+            outbox_publish(
+                topic="discovery.recorded",
+                payload={
+                    "opportunity_id": opportunity.pk,
+                    "stage_id": opportunity.stage_id,
+                    "direction": direction,
+                    "count": len(links),
+                },
+            )
     return links
 
 

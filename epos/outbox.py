@@ -28,6 +28,15 @@ TOPICS = (
     "esat.received",
     "building_block.published",
 )
+# Events the apps announce to each other (the checklist automation): in the outbox like the
+# others, not offered to webhook subscribers.
+INTERNAL_TOPICS = (
+    "esat.sent",
+    "activity.recorded",
+    "gap.recorded",
+    "building_block.used",
+    "discovery.recorded",
+)
 
 
 Consumer = Callable[[OutboxMessage], None]
@@ -62,7 +71,7 @@ def outbox_quiet():
 
 
 def outbox_publish(*, topic: str, payload: dict) -> OutboxMessage:
-    if topic not in TOPICS:
+    if topic not in TOPICS and topic not in INTERNAL_TOPICS:
         raise ValueError(f"Unknown outbox topic {topic!r}")
     if _quiet.get():
         return OutboxMessage.objects.create(

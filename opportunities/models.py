@@ -245,6 +245,9 @@ class ChecklistCompletion(models.Model):
     )
     evidence_url = models.URLField(blank=True, max_length=500)
     note = models.TextField(blank=True)
+    # The outbox message whose evidence completed the item (opportunities.automation); kept when
+    # someone unticks it, so the same event never ticks it again.
+    auto_event_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

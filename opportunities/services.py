@@ -508,6 +508,10 @@ def checklist_item_set(
         completion, _ = ChecklistCompletion.objects.select_for_update().get_or_create(
             opportunity=opportunity, item=item
         )
+        if completion.done and not done and completion.auto_event_id and not note.strip():
+            raise InvalidInput(
+                "EPOS ticked this item from its evidence: say why you untick it (note)."
+            )
         completion.done = done
         completion.done_at = timezone.now() if done else None
         completion.done_by = actor if done else None
@@ -580,7 +584,22 @@ def activity_record(
         )
         activity.full_clean(exclude=["opportunity", "created_by"])
         activity.save()
+        _publish_evidence(
+            "activity.recorded",
+            opportunity,
+            activity_id=activity.pk,
+            kind=activity.kind,
+            source=activity.source,
+        )
     return activity
+
+
+def _publish_evidence(topic: str, opportunity: Opportunity, **data) -> None:
+    """Announce evidence a checklist item may be completed by (opportunities.automation)."""
+    outbox_publish(
+        topic=topic,
+        payload={"opportunity_id": opportunity.pk, "stage_id": opportunity.stage_id, **data},
+    )
 
 
 def _esat_stage(opportunity: Opportunity, stage: Stage | None) -> Stage:
@@ -658,8 +677,12 @@ def product_gap_create(
         status=status,
         created_by=actor,
     )
-    gap.full_clean()
-    gap.save()
+    with transaction.atomic():
+        gap.full_clean()
+        gap.save()
+        _publish_evidence(
+            "gap.recorded", opportunity, gap_id=gap.pk, severity=gap.severity, status=gap.status
+        )
     return gap
 
 
@@ -899,6 +922,9 @@ def esat_invitation_create(
         )
         invitation.full_clean()
         invitation.save()
+        _publish_evidence(
+            "esat.sent", opportunity, stage_id=stage.pk, invitation_id=invitation.pk, email=email
+        )
         invitation.survey_link = None
         if survey_url is not None:
             # Signed once, here: the link's timestamp is the invitation's, so it expires

@@ -106,6 +106,19 @@ class Stage(models.Model):
             raise ValidationError({"probability": "A lost stage has probability 0."})
 
 
+# The events a checklist item may be completed by (see opportunities.automation).
+EVIDENCE_EVENTS = (
+    "esat.sent",
+    "esat.received",
+    "activity.recorded",
+    "gap.recorded",
+    "building_block.used",
+    "discovery.recorded",
+    "document.created",
+    "deliverable.synced",
+)
+
+
 class StageItem(models.Model):
     """A checklist entry of a stage. Required items gate leaving the stage."""
 
@@ -121,6 +134,13 @@ class StageItem(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     required = models.BooleanField(default=False)
+    # The evidence that completes the item by itself (opportunities.automation): an event and
+    # a condition on its data, e.g. ("activity.recorded", {"kind": "demo"}) or
+    # ("esat.received", {"min_score": 4}).
+    evidence_event = models.CharField(
+        max_length=40, blank=True, choices=[(event, event) for event in EVIDENCE_EVENTS]
+    )
+    evidence_condition = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["stage", "position", "id"]

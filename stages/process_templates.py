@@ -38,6 +38,26 @@ class ItemDefinition:
     title: str
     description: str = ""
     required: bool = False
+    # The evidence that completes the item by itself (opportunities.automation): an event and
+    # its condition as sorted (key, value) pairs, e.g. ("esat.sent", ()).
+    evidence_event: str = ""
+    evidence_condition: tuple = ()
+
+    @property
+    def condition(self) -> dict:
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in self.evidence_condition}  # fmt: skip
+
+
+Evidence = tuple[str, dict] | None
+
+
+def _item(kind, title, description, required, evidence: Evidence) -> ItemDefinition:
+    event, condition = evidence or ("", {})
+    pairs = tuple(
+        sorted((key, tuple(v) if isinstance(v, list) else v) for key, v in condition.items())
+    )
+    return ItemDefinition(kind, title, description, required, event, pairs)
 
 
 @dataclass(frozen=True)
@@ -68,20 +88,28 @@ class ProcessTemplate:
         return sum(len(stage.items) for stage in self.stages)
 
 
-def prerequisite(title: str, description: str = "", *, required: bool = False) -> ItemDefinition:
-    return ItemDefinition(StageItem.Kind.PREREQUISITE.value, title, description, required)
+def prerequisite(
+    title: str, description: str = "", *, required: bool = False, evidence: Evidence = None
+) -> ItemDefinition:
+    return _item(StageItem.Kind.PREREQUISITE.value, title, description, required, evidence)
 
 
-def call_to_action(title: str, description: str = "", *, required: bool = False) -> ItemDefinition:
-    return ItemDefinition(StageItem.Kind.CALL_TO_ACTION.value, title, description, required)
+def call_to_action(
+    title: str, description: str = "", *, required: bool = False, evidence: Evidence = None
+) -> ItemDefinition:
+    return _item(StageItem.Kind.CALL_TO_ACTION.value, title, description, required, evidence)
 
 
-def deliverable(title: str, description: str = "", *, required: bool = False) -> ItemDefinition:
-    return ItemDefinition(StageItem.Kind.DELIVERABLE.value, title, description, required)
+def deliverable(
+    title: str, description: str = "", *, required: bool = False, evidence: Evidence = None
+) -> ItemDefinition:
+    return _item(StageItem.Kind.DELIVERABLE.value, title, description, required, evidence)
 
 
-def exit_criterion(title: str, description: str = "", *, required: bool = False) -> ItemDefinition:
-    return ItemDefinition(StageItem.Kind.EXIT_CRITERION.value, title, description, required)
+def exit_criterion(
+    title: str, description: str = "", *, required: bool = False, evidence: Evidence = None
+) -> ItemDefinition:
+    return _item(StageItem.Kind.EXIT_CRITERION.value, title, description, required, evidence)
 
 
 def markdown(text: str) -> str:

@@ -204,6 +204,8 @@ def _item_values(definition: ItemDefinition, position: int) -> dict:
         "title": definition.title,
         "description": definition.description,
         "required": definition.required,
+        "evidence_event": definition.evidence_event,
+        "evidence_condition": definition.condition,
     }
 
 
@@ -270,7 +272,19 @@ def process_as_template(process: Process) -> ProcessTemplate:
                 is_optional=stage.is_optional,
                 starts_clock=stage.starts_clock,
                 items=tuple(
-                    ItemDefinition(item.kind, item.title, item.description, item.required)
+                    ItemDefinition(
+                        item.kind,
+                        item.title,
+                        item.description,
+                        item.required,
+                        item.evidence_event,
+                        tuple(
+                            sorted(
+                                (key, tuple(value) if isinstance(value, list) else value)
+                                for key, value in item.evidence_condition.items()
+                            )
+                        ),
+                    )
                     for item in sorted(stage.items.all(), key=lambda item: (item.position, item.pk))
                 ),
                 tools=tuple(sorted(tools.values_list("tool__slug", flat=True))),

@@ -68,7 +68,10 @@ B2B_BANT = ProcessTemplate(
             target_days=14,
             starts_clock=True,
             items=(
-                call_to_action("Hold the first discovery call"),
+                call_to_action(
+                    "Hold the first discovery call",
+                    evidence=("activity.recorded", {"kind": ["call", "meeting"]}),
+                ),
                 call_to_action("Identify the stakeholders"),
                 exit_criterion("Budget: approved, or the path to it known"),
                 exit_criterion("Authority: decision maker identified and engaged", required=True),

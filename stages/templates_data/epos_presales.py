@@ -88,17 +88,23 @@ EPOS_PRESALES = ProcessTemplate(
             starts_clock=True,
             items=(
                 prerequisite("Call plan shared with the account executive"),
-                call_to_action("Run the discovery calls and log them as activities"),
+                call_to_action(
+                    "Run the discovery calls and log them as activities",
+                    evidence=("activity.recorded", {"kind": ["call", "meeting"]}),
+                ),
                 call_to_action(
                     "Link business challenges to technical needs",
                     "Top-down or bottom-up, as chosen in preparation.",
+                    evidence=("discovery.recorded", {}),
                 ),
                 deliverable(
                     "Discovery summary: current state, pain, business impact, success criteria",
                     required=True,
                 ),
                 exit_criterion(
-                    "At least one business challenge is linked to a technical need", required=True
+                    "At least one business challenge is linked to a technical need",
+                    required=True,
+                    evidence=("discovery.recorded", {}),
                 ),
                 exit_criterion("Qualification (BANT) recorded with a verdict", required=True),
                 exit_criterion("Customer agreed to a tailored demo and named the attendees"),
@@ -125,10 +131,13 @@ EPOS_PRESALES = ProcessTemplate(
                 prerequisite(
                     "Discovery summary reviewed with the account executive", required=True
                 ),
-                call_to_action("Adapt a demo script to the customer's use case and data"),
+                call_to_action(
+                    "Adapt a demo script to the customer's use case and data",
+                    evidence=("building_block.used", {"block_kind": "demo_script"}),
+                ),
                 call_to_action("Rehearse the demo in the demo environment"),
                 deliverable("Demo recording or slides shared with the customer"),
-                call_to_action("Send the ESAT survey after the demo"),
+                call_to_action("Send the ESAT survey after the demo", evidence=("esat.sent", {})),
                 exit_criterion("Customer confirms the demo covered their key needs", required=True),
                 exit_criterion(
                     "Next step agreed: proof of concept, technical Q&A or sizing", required=True
@@ -158,10 +167,17 @@ EPOS_PRESALES = ProcessTemplate(
                 prerequisite("Written success criteria agreed with the customer", required=True),
                 prerequisite("Time box and a customer-side owner agreed"),
                 call_to_action("Set up the POC environment and ingest the customer's data"),
-                call_to_action("Hold a weekly POC check-in"),
-                call_to_action("Record product gaps found during the POC"),
+                call_to_action(
+                    "Hold a weekly POC check-in",
+                    evidence=("activity.recorded", {"kind": ["meeting", "poc_work"]}),
+                ),
+                call_to_action(
+                    "Record product gaps found during the POC", evidence=("gap.recorded", {})
+                ),
                 deliverable("POC report against each success criterion", required=True),
-                call_to_action("Send the ESAT survey at the end of the POC"),
+                call_to_action(
+                    "Send the ESAT survey at the end of the POC", evidence=("esat.sent", {})
+                ),
                 exit_criterion("Customer signs off the success criteria as met", required=True),
             ),
             tools=("google-docs", "google-calendar", "esat-survey", "vivun", "zapier"),
@@ -232,7 +248,7 @@ EPOS_PRESALES = ProcessTemplate(
                 call_to_action(
                     "Hand over discovery, demo, POC and sizing documents to delivery",
                 ),
-                call_to_action("Send the final ESAT survey"),
+                call_to_action("Send the final ESAT survey", evidence=("esat.sent", {})),
                 call_to_action("Publish reusable material as building blocks"),
             ),
             tools=("crm", "esat-survey", "zapier"),

@@ -117,7 +117,10 @@ REVENUE_BOW_TIE = ProcessTemplate(
             probability=20,
             target_days=14,
             items=(
-                call_to_action("Run the discovery call"),
+                call_to_action(
+                    "Run the discovery call",
+                    evidence=("activity.recorded", {"kind": ["call", "meeting"]}),
+                ),
                 deliverable("Discovery notes", required=True),
                 exit_criterion("Desired impact stated in the customer's words", required=True),
             ),
@@ -137,7 +140,7 @@ REVENUE_BOW_TIE = ProcessTemplate(
             target_days=14,
             items=(
                 call_to_action("Prepare the demo around the impact from discovery"),
-                call_to_action("Send the ESAT survey after the demo"),
+                call_to_action("Send the ESAT survey after the demo", evidence=("esat.sent", {})),
                 exit_criterion("Customer confirms the demo shows a path to impact", required=True),
             ),
             tools=("google-docs", "google-calendar", "esat-survey"),
