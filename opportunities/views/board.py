@@ -12,6 +12,7 @@ from epos.lib.ids import parse_id
 from epos.lib.roles import SA, primary_role
 from opportunities import permissions, selectors
 from opportunities.forms import ANY, ME, BoardFilterForm
+from opportunities.views.common import require_role
 from stages.models import Process
 
 
@@ -106,6 +107,7 @@ def _effective_query(form: BoardFilterForm) -> str:
 @vary_on_headers("HX-Request")
 def home(request):
     """My board: an SA's own open deals, a manager's teams', in the process used most."""
+    require_role(request)
     mine_only = primary_role(request.user) == SA
     process = selectors.board_default_process(user=request.user, mine_only=mine_only)
     return _render_board(
@@ -117,6 +119,7 @@ def home(request):
 @login_required
 @vary_on_headers("HX-Request")
 def board(request, process_slug: str):
+    require_role(request)
     process = _board_process(process_slug, request.GET.get("version"))
     return _render_board(request, process=process, default_owner=ANY, is_home=False)
 
@@ -125,6 +128,7 @@ def board(request, process_slug: str):
 @login_required
 def board_column(request, process_slug: str, stage_id: int):
     """The next cards of one column ("Load more"), as an htmx fragment."""
+    require_role(request)
     process = _board_process(process_slug, request.GET.get("version"))
     stage = selectors.process_stage(process_id=process.pk, pk=stage_id)
     if stage is None:

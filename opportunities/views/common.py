@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 
 from epos.lib.errors import DomainError, Forbidden
 from epos.lib.htmx import with_message
+from epos.lib.roles import user_roles
 from opportunities import selectors
 from opportunities.models import Opportunity
 
@@ -21,6 +22,12 @@ def get_opportunity_for_user(request, pk) -> Opportunity:
     if opportunity is None:
         raise Http404("No such opportunity.")
     return opportunity
+
+
+def require_role(request) -> None:
+    """A user with no EPOS role sees nothing, not even the processes a board or a list shows."""
+    if not user_roles(request.user):
+        raise PermissionDenied("Your account has no EPOS role; ask an admin to assign one.")
 
 
 def error_text(exc: Exception) -> str:

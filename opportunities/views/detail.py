@@ -24,7 +24,7 @@ from opportunities.forms import (
     QualificationForm,
 )
 from opportunities.models import Opportunity, Qualification
-from opportunities.views.common import error_text, get_opportunity_for_user
+from opportunities.views.common import error_text, get_opportunity_for_user, require_role
 
 LIST_PAGE_SIZE = 50
 
@@ -103,6 +103,7 @@ def opportunity_detail(request, pk: int):
 @login_required
 def opportunity_list(request):
     """Every opportunity the user may see, filtered like the API (one FilterSet for both)."""
+    require_role(request)
     queryset = selectors.opportunity_list(user=request.user)
     data = request.GET.copy()
     if data.get("owner") == "me":
