@@ -71,3 +71,26 @@ def test_a_tampered_link_gets_a_clear_page(page, live_server, alice, team, stage
     assert "This link does not work" in page.inner_text("h1")
     assert "Nothing was recorded." in page.inner_text("main")
     assert not EsatResponse.objects.exists()
+
+
+def test_sending_the_survey_ticks_the_item_it_proves(page, live_server, alice, team, stages):
+    item = factories.StageItemFactory(
+        stage=stages[1], title="Send the ESAT survey after the demo", evidence_event="esat.sent"
+    )
+    deal = factories.OpportunityFactory(name="Initech APM", stage=stages[1], owner=alice, team=team)
+    factories.ContactFactory(
+        account=deal.account, name="Bill Lumbergh", email="bill@initech.example"
+    )
+    login(page, "alice")
+    page.goto(f"/opportunities/{deal.pk}/")
+    checkbox = page.locator(f"#check-item-{item.pk} input[name=done]")
+    assert not checkbox.is_checked()
+    page.select_option("#esat select[name=contact]", label="Bill Lumbergh <bill@initech.example>")
+    with page.expect_response(lambda r: "/esat/" in r.url):
+        page.click("#esat button[type=submit]")
+    page.locator('#esat input[aria-label="Survey link"]').wait_for()
+    page.reload()
+    assert checkbox.is_checked()
+    assert "Completed automatically by the ESAT survey sent" in page.inner_text(
+        f"#check-item-{item.pk}"
+    )
