@@ -199,98 +199,128 @@ def _target_text(pilot: Pilot, target: float) -> str:
 
 
 def _verdict(result: PilotComparison, target: float) -> tuple[str, list[str], str]:
-    pilot = result.pilot
-    arms = result.arms
-    pilot_arm, control_arm = arms["pilot"], arms["control"]
-    details = []
-    if result.mttc_difference_days is not None:
-        line = (
-            f"MTTC {pilot_arm.mttc_mean:.1f} days in the pilot arm against "
-            f"{control_arm.mttc_mean:.1f} in the control arm"
-        )
-        if result.mttc_change_pct is not None:
-            line += f" ({result.mttc_change_pct:+.0f} %)"
-        if result.mttc_ci is not None:
-            low, high = result.mttc_ci
-            line += f"; 95 % CI of the difference {low:+.1f} to {high:+.1f} days"
-        if result.mttc_p is not None:
-            line += f"; Mann–Whitney {_fmt_p(result.mttc_p)}"
-        details.append(line + ".")
-    if result.win_rate_difference_pts is not None:
-        line = (
-            f"Win rate {pilot_arm.win_rate:.0%} in the pilot arm against "
-            f"{control_arm.win_rate:.0%} ({result.win_rate_difference_pts:+.0f} points)"
-        )
-        if result.fisher is not None:
-            line += f"; Fisher's exact test {_fmt_p(result.fisher[1])}"
-        details.append(line + ".")
+    """(verdict, detail lines, tone) for the pilot's target metric."""
+    details = _detail_lines(result)
+    target_text = _target_text(result.pilot, target)
+    if result.pilot.target_metric == Pilot.TargetMetric.MTTC_CHANGE_PCT:
+        verdict, tone = _mttc_verdict(result, target, target_text)
+    else:
+        verdict, tone = _win_rate_verdict(result, target, target_text)
+    return verdict, details, tone
 
-    target_text = _target_text(pilot, target)
-    more = result.more_needed_total
-    not_enough = (
-        f"Not enough closed deals yet: about {more} more needed for 80 % power to detect the "
-        f"target ({target_text}): {result.more_needed['pilot']} in the pilot arm, "
-        f"{result.more_needed['control']} in the control arm."
+
+def _detail_lines(result: PilotComparison) -> list[str]:
+    """One line per metric both arms have a figure for: MTTC, then win rate."""
+    lines = [_mttc_line(result), _win_rate_line(result)]
+    return [line for line in lines if line is not None]
+
+
+def _mttc_line(result: PilotComparison) -> str | None:
+    """The arms' mean MTTC, with the change, interval and p-value when known."""
+    if result.mttc_difference_days is None:
+        return None
+    pilot_arm, control_arm = result.arms["pilot"], result.arms["control"]
+    line = (
+        f"MTTC {pilot_arm.mttc_mean:.1f} days in the pilot arm against "
+        f"{control_arm.mttc_mean:.1f} in the control arm"
+    )
+    if result.mttc_change_pct is not None:
+        line += f" ({result.mttc_change_pct:+.0f} %)"
+    if result.mttc_ci is not None:
+        low, high = result.mttc_ci
+        line += f"; 95 % CI of the difference {low:+.1f} to {high:+.1f} days"
+    if result.mttc_p is not None:
+        line += f"; Mann–Whitney {_fmt_p(result.mttc_p)}"
+    return line + "."
+
+
+def _win_rate_line(result: PilotComparison) -> str | None:
+    """The arms' win rates, with Fisher's p-value when known."""
+    if result.win_rate_difference_pts is None:
+        return None
+    pilot_arm, control_arm = result.arms["pilot"], result.arms["control"]
+    line = (
+        f"Win rate {pilot_arm.win_rate:.0%} in the pilot arm against "
+        f"{control_arm.win_rate:.0%} ({result.win_rate_difference_pts:+.0f} points)"
+    )
+    if result.fisher is not None:
+        line += f"; Fisher's exact test {_fmt_p(result.fisher[1])}"
+    return line + "."
+
+
+def _not_enough_text(result: PilotComparison, target_text: str) -> str:
+    """How many more closed deals each arm needs for 80 % power."""
+    text = (
+        f"Not enough closed deals yet: about {result.more_needed_total} more needed for 80 % "
+        f"power to detect the target ({target_text}): {result.more_needed['pilot']} in the "
+        f"pilot arm, {result.more_needed['control']} in the control arm."
     )
     if not result.spread_estimated:
-        not_enough += " (The spread is assumed until more deals close.)"
+        text += " (The spread is assumed until more deals close.)"
+    return text
 
-    if pilot.target_metric == Pilot.TargetMetric.MTTC_CHANGE_PCT:
-        significant = (
-            result.mttc_p is not None
-            and result.mttc_p < ALPHA
-            and result.mttc_ci is not None
-            and (result.mttc_ci[0] > 0 or result.mttc_ci[1] < 0)
-        )
-        if significant:
-            faster = result.mttc_difference_days < 0
-            change = result.mttc_change_pct or 0.0
-            met = change <= target if target < 0 else change >= target
-            verdict = (
-                f"The pilot process closes deals {'faster' if faster else 'slower'}: MTTC "
-                f"{change:+.0f} % ({_fmt_p(result.mttc_p)}). "
-                + (
-                    f"That meets the target ({target_text})."
-                    if met
-                    else f"That falls short of the target ({target_text})."
-                )
-            )
-            return verdict, details, "good" if met else ("neutral" if faster else "bad")
-        if more > 0:
-            return not_enough, details, "wait"
-        p_text = f" ({_fmt_p(result.mttc_p)})" if result.mttc_p is not None else ""
-        return (
-            f"No clear difference in MTTC{p_text}: the data do not show the pilot process "
-            f"closing deals faster or slower, although the sample could have detected the "
-            f"target ({target_text}).",
-            details,
-            "neutral",
-        )
 
-    significant = result.fisher is not None and result.fisher[1] < ALPHA
-    if significant:
-        better = result.win_rate_difference_pts > 0
-        met = (
-            result.win_rate_difference_pts >= target
-            if target > 0
-            else result.win_rate_difference_pts <= target
+def _target_sentence(met: bool, target_text: str) -> str:
+    if met:
+        return f"That meets the target ({target_text})."
+    return f"That falls short of the target ({target_text})."
+
+
+def _significant_tone(met: bool, improved: bool) -> str:
+    """Good when the target is met; a significant change the wrong way is bad."""
+    if met:
+        return "good"
+    return "neutral" if improved else "bad"
+
+
+def _mttc_is_significant(result: PilotComparison) -> bool:
+    """Mann–Whitney below ALPHA and a bootstrap interval that excludes zero."""
+    return (
+        result.mttc_p is not None
+        and result.mttc_p < ALPHA
+        and result.mttc_ci is not None
+        and (result.mttc_ci[0] > 0 or result.mttc_ci[1] < 0)
+    )
+
+
+def _mttc_verdict(result: PilotComparison, target: float, target_text: str) -> tuple[str, str]:
+    """(verdict, tone) when the target is a change of MTTC in %."""
+    if _mttc_is_significant(result):
+        faster = result.mttc_difference_days < 0
+        change = result.mttc_change_pct or 0.0
+        met = change <= target if target < 0 else change >= target
+        verdict = (
+            f"The pilot process closes deals {'faster' if faster else 'slower'}: MTTC "
+            f"{change:+.0f} % ({_fmt_p(result.mttc_p)}). " + _target_sentence(met, target_text)
         )
-        return (
+        return verdict, _significant_tone(met, improved=faster)
+    if result.more_needed_total > 0:
+        return _not_enough_text(result, target_text), "wait"
+    p_text = f" ({_fmt_p(result.mttc_p)})" if result.mttc_p is not None else ""
+    return (
+        f"No clear difference in MTTC{p_text}: the data do not show the pilot process "
+        f"closing deals faster or slower, although the sample could have detected the "
+        f"target ({target_text}).",
+        "neutral",
+    )
+
+
+def _win_rate_verdict(result: PilotComparison, target: float, target_text: str) -> tuple[str, str]:
+    """(verdict, tone) when the target is a change of win rate in points."""
+    if result.fisher is not None and result.fisher[1] < ALPHA:
+        difference = result.win_rate_difference_pts
+        better = difference > 0
+        met = difference >= target if target > 0 else difference <= target
+        verdict = (
             f"The pilot process wins {'more' if better else 'fewer'} deals: "
-            f"{result.win_rate_difference_pts:+.0f} points ({_fmt_p(result.fisher[1])}). "
-            + (
-                f"That meets the target ({target_text})."
-                if met
-                else f"That falls short of the target ({target_text})."
-            ),
-            details,
-            "good" if met else ("neutral" if better else "bad"),
+            f"{difference:+.0f} points ({_fmt_p(result.fisher[1])}). "
+            + _target_sentence(met, target_text)
         )
-    if more > 0:
-        return not_enough, details, "wait"
+        return verdict, _significant_tone(met, improved=better)
+    if result.more_needed_total > 0:
+        return _not_enough_text(result, target_text), "wait"
     return (
         f"No clear difference in win rate: the sample could have detected the target "
         f"({target_text}) but does not show it.",
-        details,
         "neutral",
     )

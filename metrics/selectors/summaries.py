@@ -318,7 +318,29 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
     rows = scope.opportunities.order_by().filter(_in_summary(scope.period))
     keys = {f"g_{name}": GROUPINGS[name].expression() for name in names}
     key_list = list(keys)
-    inner = rows.annotate(
+    family_sets = _family_sets(key_list, names)
+    additive = _grouping_sets_rows(
+        _deal_columns(rows, keys),
+        key_list,
+        [(*(f"g_{name}" for name in members), "x_currency") for members in family_sets.values()],
+        _additive_aggregates(),
+    )
+    overall, figures = _add_up_sets(additive, family_sets, names)
+    percentiles = _percentiles_by_set(rows, keys)
+    everything = _grouping_id(key_list, [])
+    overall["mttc_percentiles"] = percentiles.get((everything, *(None for _ in key_list)))
+
+    # Names are looked up afterwards: carried through the sorts, they would widen every row.
+    labels = group_labels({name: list(figures[name]) for name in names})
+    groups = {
+        name: _finish_groups(name, figures[name], percentiles, labels, key_list) for name in names
+    }
+    return _finish_summary(overall), groups
+
+
+def _deal_columns(rows: QuerySet, keys: dict) -> QuerySet:
+    """One row per deal with the grouping keys and the columns the additive figures read."""
+    return rows.annotate(
         **keys,
         x_outcome=F("outcome"),
         x_clocked=ExpressionWrapper(Q(engaged_at__isnull=False), output_field=BooleanField()),
@@ -329,35 +351,44 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
             F("amount") * F("stage__probability") / Value(Decimal("100.0")), output_field=AMOUNT
         ),
     ).values(*keys, "x_outcome", "x_clocked", "x_amount", "x_currency", "x_days", "x_weighted")
+
+
+def _family_sets(key_list: list[str], names: list[str]) -> dict[int, list[str]]:
+    """{grouping_id: the groupings it serves}: one grouping set per family of groupings."""
     families: dict[str, list[str]] = {}
     for name in names:
         families.setdefault(GROUPINGS[name].family or name, []).append(name)
-    family_sets = {
+    return {
         _grouping_id(key_list, [f"g_{name}" for name in members]): members
         for members in families.values()
     } or {_grouping_id(key_list, []): []}
+
+
+def _additive_aggregates() -> dict[str, str]:
+    """The SQL of `_summary_aggregates`' additive figures over `_deal_columns`."""
     # The literals below are the outcome constants (common.py), never user input.
     won, lost = f"x_outcome = '{WON}'", f"x_outcome = '{LOST}'"
     still_open = f"x_outcome = '{OPEN}'"
-    additive = _grouping_sets_rows(
-        inner,
-        key_list,
-        [(*(f"g_{name}" for name in members), "x_currency") for members in family_sets.values()],
-        {
-            "won": f"COUNT(*) FILTER (WHERE {won})",
-            "lost": f"COUNT(*) FILTER (WHERE {lost})",
-            "qualified_out": f"COUNT(*) FILTER (WHERE x_outcome = '{QUALIFIED_OUT}')",
-            "open": f"COUNT(*) FILTER (WHERE {still_open})",
-            "won_clocked": f"COUNT(*) FILTER (WHERE {won} AND x_clocked)",
-            "lost_clocked": f"COUNT(*) FILTER (WHERE {lost} AND x_clocked)",
-            "won_days": f"SUM(x_days) FILTER (WHERE {won} AND x_clocked)",
-            "lost_days": f"SUM(x_days) FILTER (WHERE {lost} AND x_clocked)",
-            "won_priced": f"COUNT(x_amount) FILTER (WHERE {won})",
-            "won_amount": f"SUM(x_amount) FILTER (WHERE {won})",
-            "open_amount": f"SUM(x_amount) FILTER (WHERE {still_open})",
-            "weighted_amount": f"SUM(x_weighted) FILTER (WHERE {still_open})",
-        },
-    )
+    return {
+        "won": f"COUNT(*) FILTER (WHERE {won})",
+        "lost": f"COUNT(*) FILTER (WHERE {lost})",
+        "qualified_out": f"COUNT(*) FILTER (WHERE x_outcome = '{QUALIFIED_OUT}')",
+        "open": f"COUNT(*) FILTER (WHERE {still_open})",
+        "won_clocked": f"COUNT(*) FILTER (WHERE {won} AND x_clocked)",
+        "lost_clocked": f"COUNT(*) FILTER (WHERE {lost} AND x_clocked)",
+        "won_days": f"SUM(x_days) FILTER (WHERE {won} AND x_clocked)",
+        "lost_days": f"SUM(x_days) FILTER (WHERE {lost} AND x_clocked)",
+        "won_priced": f"COUNT(x_amount) FILTER (WHERE {won})",
+        "won_amount": f"SUM(x_amount) FILTER (WHERE {won})",
+        "open_amount": f"SUM(x_amount) FILTER (WHERE {still_open})",
+        "weighted_amount": f"SUM(x_weighted) FILTER (WHERE {still_open})",
+    }
+
+
+def _add_up_sets(
+    additive: list, family_sets: dict[int, list[str]], names: list[str]
+) -> tuple[dict, dict[str, dict]]:
+    """(overall figures, {grouping: {key: figures}}) from the additive statement's rows."""
     # Every deal is in one row of each family's set: the first family's rows add up to all.
     overall = None
     figures: dict[str, dict] = {name: {} for name in names}
@@ -368,15 +399,20 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
         for name in family_sets[row["grouping_id"]]:
             key = row[f"g_{name}"]
             figures[name][key] = _add_figures(figures[name].get(key), row)
-    overall = overall or _no_figures()  # no deal, hence no row at all
+    return overall or _no_figures(), figures  # no deal, hence no row at all
 
+
+def _percentiles_by_set(rows: QuerySet, keys: dict) -> dict[tuple, list | None]:
+    """MTTC percentiles of the won deals with a clock, overall and per key:
+    {(grouping_id, *key values): percentiles}."""
+    key_list = list(keys)
     fractions = ", ".join(repr(float(fraction)) for fraction in PERCENTILES)
     durations = (
         rows.filter(outcome=WON, engaged_at__isnull=False)
         .annotate(**keys, x_days=mttc_duration())
         .values(*keys, "x_days")
     )
-    percentiles = {
+    return {
         (row["grouping_id"], *(row[key] for key in key_list)): row["mttc_percentiles"]
         for row in _grouping_sets_rows(
             durations,
@@ -388,28 +424,26 @@ def _summary_sets_postgresql(scope: Scope, names: list[str]) -> tuple[dict, dict
             },
         )
     }
-    everything = _grouping_id(key_list, [])
-    overall["mttc_percentiles"] = percentiles.get((everything, *(None for _ in key_list)))
 
-    # Names are looked up afterwards: carried through the sorts, they would widen every row.
-    labels = group_labels({name: list(figures[name]) for name in names})
-    groups: dict[str, list] = {}
-    for name in names:
-        grouping = GROUPINGS[name]
-        own = _grouping_id(key_list, [f"g_{name}"])
-        groups[name] = []
-        for key, row in figures[name].items():
-            row["group_key"] = key
-            row["mttc_percentiles"] = percentiles.get(
-                (own, *(key if column == f"g_{name}" else None for column in key_list))
-            )
-            row.update(labels.get((name, key), {}))
-            groups[name].append(
-                {
-                    "key": grouping.output_key(key),
-                    "label": grouping.label(row),
-                    **_finish_summary(row),
-                }
-            )
-        groups[name] = sort_groups(grouping, groups[name])
-    return _finish_summary(overall), groups
+
+def _finish_groups(
+    name: str, figures: dict, percentiles: dict, labels: dict, key_list: list[str]
+) -> list[dict]:
+    """`summary_by`'s groups for grouping `name` from its added-up figures."""
+    grouping = GROUPINGS[name]
+    own = _grouping_id(key_list, [f"g_{name}"])
+    groups = []
+    for key, row in figures.items():
+        row["group_key"] = key
+        row["mttc_percentiles"] = percentiles.get(
+            (own, *(key if column == f"g_{name}" else None for column in key_list))
+        )
+        row.update(labels.get((name, key), {}))
+        groups.append(
+            {
+                "key": grouping.output_key(key),
+                "label": grouping.label(row),
+                **_finish_summary(row),
+            }
+        )
+    return sort_groups(grouping, groups)

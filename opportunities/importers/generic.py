@@ -106,38 +106,12 @@ def process_spec_from_db(slug: str) -> ProcessSpec | None:
 def _check_mapping(mapping_name: str, mapping: dict, errors: list[RowError]):
     """(process spec, columns, stage names, date format, system, currency) or None."""
     problems = [f"unknown key {key!r}" for key in sorted(set(mapping) - MAPPING_KEYS)]
-    columns = mapping.get("columns")
-    if not isinstance(columns, dict):
-        problems.append("needs 'columns': a mapping of EPOS fields to CSV columns")
-        columns = {}
-    problems += [f"columns: unknown field {key!r}" for key in sorted(set(columns) - set(FIELDS))]
-    problems += [f"columns: {key!r} is required" for key in REQUIRED_FIELDS if not columns.get(key)]
-    stage_map = mapping.get("stages") or {}
-    if not isinstance(stage_map, dict):
-        problems.append("'stages' must map CSV stage values to EPOS stage names")
-        stage_map = {}
-    slug = mapping.get("process")
-    process = process_spec_from_db(str(slug)) if slug else None
-    if not slug:
-        problems.append("needs 'process': the slug of the process to import into")
-    elif process is None:
-        problems.append(f"process {slug!r} does not exist")
-    elif not any(stage.kind == OPEN for stage in process.stages):
-        problems.append(f"process {slug!r} has no open stage")
-    if process:
-        for value, stage_name in stage_map.items():
-            if process.stage(str(stage_name)) is None:
-                problems.append(
-                    f"stages: {value!r} maps to {stage_name!r}, which is not a stage of "
-                    f"{process.name} ({process.stage_names()})"
-                )
+    columns = _mapping_columns(mapping, problems)
+    stage_map = _mapping_stages(mapping, problems)
+    process = _mapping_process(mapping, stage_map, problems)
     date_format = str(mapping.get("date_format") or "iso")
-    system = str(mapping.get("system") or "csv")
-    if len(system) > 40:
-        problems.append("system is longer than 40 characters")
-    currency = str(mapping.get("currency") or "USD")
-    if len(currency) != 3:
-        problems.append(f"currency {currency!r} is not a 3-letter code")
+    system = _mapping_system(mapping, problems)
+    currency = _mapping_currency(mapping, problems)
     for problem in problems:
         errors.append(RowError(mapping_name, None, problem))
     if problems:
@@ -151,6 +125,69 @@ def _check_mapping(mapping_name: str, mapping: dict, errors: list[RowError]):
         system,
         currency,
     )
+
+
+def _mapping_columns(mapping: dict, problems: list[str]) -> dict:
+    """The mapping's 'columns' (EPOS field: CSV column); its problems go to `problems`."""
+    columns = mapping.get("columns")
+    if not isinstance(columns, dict):
+        problems.append("needs 'columns': a mapping of EPOS fields to CSV columns")
+        columns = {}
+    problems.extend(f"columns: unknown field {key!r}" for key in sorted(set(columns) - set(FIELDS)))
+    problems.extend(
+        f"columns: {key!r} is required" for key in REQUIRED_FIELDS if not columns.get(key)
+    )
+    return columns
+
+
+def _mapping_stages(mapping: dict, problems: list[str]) -> dict:
+    """The mapping's 'stages' (CSV value: EPOS stage name), empty when missing or malformed."""
+    stage_map = mapping.get("stages") or {}
+    if not isinstance(stage_map, dict):
+        problems.append("'stages' must map CSV stage values to EPOS stage names")
+        stage_map = {}
+    return stage_map
+
+
+def _mapping_process(mapping: dict, stage_map: dict, problems: list[str]) -> ProcessSpec | None:
+    """The spec of the process the mapping names, checked against the stage map."""
+    slug = mapping.get("process")
+    process = process_spec_from_db(str(slug)) if slug else None
+    if not slug:
+        problems.append("needs 'process': the slug of the process to import into")
+    elif process is None:
+        problems.append(f"process {slug!r} does not exist")
+    elif not any(stage.kind == OPEN for stage in process.stages):
+        problems.append(f"process {slug!r} has no open stage")
+    if process:
+        problems.extend(_unknown_mapped_stages(process, stage_map))
+    return process
+
+
+def _unknown_mapped_stages(process: ProcessSpec, stage_map: dict) -> list[str]:
+    """A problem for each stage map value that names no stage of `process`."""
+    return [
+        f"stages: {value!r} maps to {stage_name!r}, which is not a stage of "
+        f"{process.name} ({process.stage_names()})"
+        for value, stage_name in stage_map.items()
+        if process.stage(str(stage_name)) is None
+    ]
+
+
+def _mapping_system(mapping: dict, problems: list[str]) -> str:
+    """The source system named in external ids (default "csv")."""
+    system = str(mapping.get("system") or "csv")
+    if len(system) > 40:
+        problems.append("system is longer than 40 characters")
+    return system
+
+
+def _mapping_currency(mapping: dict, problems: list[str]) -> str:
+    """The currency of rows without a currency column (default USD)."""
+    currency = str(mapping.get("currency") or "USD")
+    if len(currency) != 3:
+        problems.append(f"currency {currency!r} is not a 3-letter code")
+    return currency
 
 
 def build_plan(
@@ -266,35 +303,61 @@ def _date_problems(stage: StageSpec, dates: dict, columns: dict) -> list[str]:
 
 
 def _transitions(process: ProcessSpec, stage: StageSpec, dates: dict) -> list[TransitionRecord]:
-    created = dates.get("created") or dates.get("engaged") or dates.get("stage_entered")
-    created = created or dates.get("closed")
-    first = process.first_open_stage
-    clock_stage = next(
-        (s for s in sorted(process.stages, key=lambda s: s.position) if s.starts_clock), None
-    )
-    won_position = process.rules.won_position
-    post_sale = process.rules.is_post_sale(stage)
-    transitions = [TransitionRecord(first.name, created)]
-
-    def enter(name: str, at: datetime) -> None:
-        if transitions[-1].stage != name:
-            transitions.append(TransitionRecord(name, at))
-
+    """The inferred history: the first open stage when created, the clock stage when engaged
+    (if the deal got that far), then the stage the deal is in."""
+    created = _first_date(dates, "created", "engaged", "stage_entered", "closed")
     engaged = dates.get("engaged")
+    post_sale = process.rules.is_post_sale(stage)
+    transitions = [TransitionRecord(process.first_open_stage.name, created)]
+    clock_stage = _clock_stage(process)
     if engaged and clock_stage and clock_stage.kind == OPEN:
         # A lost deal with an engaged date was engaged before it was lost.
         reaches_clock = stage.kind != OPEN or post_sale or stage.position >= clock_stage.position
         if reaches_clock:
-            enter(clock_stage.name, engaged)
-    if post_sale:
-        won = next(s for s in process.stages if s.position == won_position)
-        enter(won.name, dates.get("closed") or engaged or created)
-        enter(stage.name, dates.get("stage_entered") or dates.get("closed") or engaged or created)
-    elif stage.kind != OPEN:
-        enter(stage.name, dates["closed"])
-    else:
-        enter(stage.name, dates.get("stage_entered") or engaged or created)
+            _enter(transitions, clock_stage.name, engaged)
+    entries = _current_stage_entries(process, stage, dates, post_sale=post_sale, created=created)
+    for name, at in entries:
+        _enter(transitions, name, at)
     return transitions
+
+
+def _first_date(dates: dict, *fields: str) -> datetime | None:
+    """The date of the first of `fields` the row has."""
+    return next((dates[field] for field in fields if dates.get(field)), None)
+
+
+def _clock_stage(process: ProcessSpec) -> StageSpec | None:
+    """The first stage (by position) that starts the MTTC clock."""
+    return next(
+        (s for s in sorted(process.stages, key=lambda s: s.position) if s.starts_clock), None
+    )
+
+
+def _enter(transitions: list[TransitionRecord], name: str, at: datetime | None) -> None:
+    """Append a move to `name` unless the deal is already there."""
+    if transitions[-1].stage != name:
+        transitions.append(TransitionRecord(name, at))
+
+
+def _current_stage_entries(
+    process: ProcessSpec,
+    stage: StageSpec,
+    dates: dict,
+    *,
+    post_sale: bool,
+    created: datetime | None,
+) -> list[tuple[str, datetime | None]]:
+    """(stage name, moved at) of the moves that bring the deal into `stage`: through Won for a
+    post-sale stage, at the close date for a closed stage, else when it entered the stage."""
+    if post_sale:
+        won = next(s for s in process.stages if s.position == process.rules.won_position)
+        return [
+            (won.name, _first_date(dates, "closed", "engaged") or created),
+            (stage.name, _first_date(dates, "stage_entered", "closed", "engaged") or created),
+        ]
+    if stage.kind != OPEN:
+        return [(stage.name, dates["closed"])]
+    return [(stage.name, _first_date(dates, "stage_entered", "engaged") or created)]
 
 
 def _complete(plan: ImportPlan, record: OpportunityRecord, row, columns, as_of) -> None:

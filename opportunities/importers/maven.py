@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -211,32 +212,9 @@ def _pipeline(
     if not require_columns(pipeline, PIPELINE_COLUMNS, plan.errors):
         return
     plan.rows_read = len(pipeline.rows)
-    parsed = []
-    latest = None
-    seen: set[str] = set()
-    for line, row in pipeline.rows:
-        problems: list[str] = []
-        dates = {}
-        for column in ("engage_date", "close_date"):
-            if row[column]:
-                try:
-                    dates[column] = parse_datetime(row[column], DATE_FORMATS)
-                except ValueError:
-                    problems.append(f"bad {column} {row[column]!r}: expected YYYY-MM-DD")
-        for value in dates.values():
-            latest = value if latest is None or value > latest else latest
-        parsed.append((line, row, dates, problems))
-        opportunity_id = row["opportunity_id"]
-        if opportunity_id in seen:
-            problems.append(f"opportunity_id {opportunity_id!r} appears twice")
-        seen.add(opportunity_id)
+    parsed = _parse_pipeline_rows(pipeline)
     if as_of is None:
-        as_of = latest or timezone.now()
-        if any(row["deal_stage"].casefold() == "prospecting" for _, row, _, _ in parsed):
-            plan.warnings.append(
-                f"Prospecting deals have no date in this file: they are taken as created on "
-                f'{as_of:%Y-%m-%d}, the latest date in the file (set "as of" to choose another).'
-            )
+        as_of = _default_as_of(parsed, plan)
     unknown_agents: set[str] = set()
     for line, row, dates, problems in parsed:
         product = canonical_products.get(product_key(row["product"]), row["product"])
@@ -251,24 +229,100 @@ def _pipeline(
         _owner(plan, agent)
         record.owner = agent
         record.team = agent_teams.get(agent)
-        account = row["account"]
-        if account:
-            if account not in plan.accounts:
-                plan.accounts[account] = AccountRecord(external_id=account, name=account)
-                if len(plan.warnings) < 50:
-                    plan.warnings.append(
-                        f"{pipeline.name}, line {line}: account {account!r} is not in "
-                        f"{ACCOUNTS_FILE}; it is created with its name only."
-                    )
-            record.account = account
+        _deal_account(plan, record, pipeline.name, line, row["account"])
         plan.add_opportunity(record)
     for agent in sorted(unknown_agents):
         plan.warnings.append(f"Agent {agent!r} is not in {TEAMS_FILE}: their deals have no team.")
 
 
+def _parse_pipeline_rows(pipeline: CsvFile) -> list[tuple[int, dict, dict, list[str]]]:
+    """(line, row, dates, problems) per row: its parsed dates and the problems found so far
+    (a bad date, an opportunity_id seen on an earlier line)."""
+    parsed = []
+    seen: set[str] = set()
+    for line, row in pipeline.rows:
+        dates, problems = _pipeline_dates(row)
+        parsed.append((line, row, dates, problems))
+        opportunity_id = row["opportunity_id"]
+        if opportunity_id in seen:
+            problems.append(f"opportunity_id {opportunity_id!r} appears twice")
+        seen.add(opportunity_id)
+    return parsed
+
+
+def _pipeline_dates(row: dict) -> tuple[dict[str, datetime], list[str]]:
+    """The row's engage and close dates, and a problem for each that does not parse."""
+    dates: dict[str, datetime] = {}
+    problems: list[str] = []
+    for column in ("engage_date", "close_date"):
+        if row[column]:
+            try:
+                dates[column] = parse_datetime(row[column], DATE_FORMATS)
+            except ValueError:
+                problems.append(f"bad {column} {row[column]!r}: expected YYYY-MM-DD")
+    return dates, problems
+
+
+def _default_as_of(parsed: list, plan: ImportPlan) -> datetime:
+    """The latest date in the file (now when it has none), with a warning when Prospecting
+    deals take it as their creation date."""
+    latest = max((value for _, _, dates, _ in parsed for value in dates.values()), default=None)
+    as_of = latest or timezone.now()
+    if any(row["deal_stage"].casefold() == "prospecting" for _, row, _, _ in parsed):
+        plan.warnings.append(
+            f"Prospecting deals have no date in this file: they are taken as created on "
+            f'{as_of:%Y-%m-%d}, the latest date in the file (set "as of" to choose another).'
+        )
+    return as_of
+
+
+def _deal_account(
+    plan: ImportPlan, record: OpportunityRecord, file: str, line: int, account: str
+) -> None:
+    """Link the deal to its account, created with its name only when accounts.csv lacks it."""
+    if not account:
+        return
+    if account not in plan.accounts:
+        plan.accounts[account] = AccountRecord(external_id=account, name=account)
+        if len(plan.warnings) < 50:
+            plan.warnings.append(
+                f"{file}, line {line}: account {account!r} is not in "
+                f"{ACCOUNTS_FILE}; it is created with its name only."
+            )
+    record.account = account
+
+
 def _deal(file, line, row, dates, problems, product: str, as_of) -> OpportunityRecord | None:
+    """The deal of one row, or None once its problems are added to `problems`."""
+    stage, amount = _deal_fields(row, problems)
+    if stage is None or problems:
+        return None
+    engaged, closed = dates.get("engage_date"), dates.get("close_date")
+    if stage.name == "Prospecting":
+        problems.extend(_prospecting_date_problems(engaged, closed))
+    else:
+        problems.extend(_engaged_date_problems(stage, engaged, closed))
+    if stage.kind == WON and amount is None:
+        problems.append("a won deal needs a close_value")
+    if problems:
+        return None
     opportunity_id = row["opportunity_id"]
-    if not opportunity_id:
+    label = row["account"] or "No account"
+    return OpportunityRecord(
+        external_id=opportunity_id,
+        file=file,
+        line=line,
+        name=f"{label} · {product} ({opportunity_id})"[:200],
+        transitions=_deal_transitions(stage, engaged, closed, as_of),
+        product=product,
+        amount=amount,
+        undated=stage.name == "Prospecting",
+    )
+
+
+def _deal_fields(row: dict, problems: list[str]) -> tuple[StageSpec | None, Decimal | None]:
+    """The row's stage and amount; a problem for each required field missing or malformed."""
+    if not row["opportunity_id"]:
         problems.append("opportunity_id is empty")
     if not row["sales_agent"]:
         problems.append("sales_agent is empty")
@@ -282,46 +336,47 @@ def _deal(file, line, row, dates, problems, product: str, as_of) -> OpportunityR
     except ValueError as exc:
         problems.append(f"bad close_value: {exc}")
         amount = None
-    if stage is None or problems:
-        return None
-    engaged, closed = dates.get("engage_date"), dates.get("close_date")
+    return stage, amount
+
+
+def _prospecting_date_problems(engaged: datetime | None, closed: datetime | None) -> list[str]:
+    """A Prospecting deal has neither date."""
+    problems = []
+    if engaged:
+        problems.append("a Prospecting deal has an engage_date: its stage should be Engaging")
+    if closed:
+        problems.append("an open deal has a close_date")
+    return problems
+
+
+def _engaged_date_problems(
+    stage: StageSpec, engaged: datetime | None, closed: datetime | None
+) -> list[str]:
+    """A deal past Prospecting has an engage date, and a close date (not before it) once
+    closed only."""
+    problems = []
+    if engaged is None:
+        problems.append(f"a deal in {stage.name} needs an engage_date")
+    if stage.kind == OPEN and closed:
+        problems.append("an open deal has a close_date")
+    if stage.kind != OPEN and closed is None:
+        problems.append(f"a {stage.name} deal needs a close_date")
+    if engaged and closed and closed < engaged:
+        problems.append(f"close_date {closed:%Y-%m-%d} is before engage_date {engaged:%Y-%m-%d}")
+    return problems
+
+
+def _deal_transitions(
+    stage: StageSpec, engaged: datetime | None, closed: datetime | None, as_of: datetime
+) -> list[TransitionRecord]:
+    """Prospecting at the import's "as of" time; else Prospecting and Engaging when engaged,
+    then Won or Lost when closed."""
     if stage.name == "Prospecting":
-        if engaged:
-            problems.append("a Prospecting deal has an engage_date: its stage should be Engaging")
-        if closed:
-            problems.append("an open deal has a close_date")
-    else:
-        if engaged is None:
-            problems.append(f"a deal in {stage.name} needs an engage_date")
-        if stage.kind == OPEN and closed:
-            problems.append("an open deal has a close_date")
-        if stage.kind != OPEN and closed is None:
-            problems.append(f"a {stage.name} deal needs a close_date")
-        if engaged and closed and closed < engaged:
-            problems.append(
-                f"close_date {closed:%Y-%m-%d} is before engage_date {engaged:%Y-%m-%d}"
-            )
-    if stage.kind == WON and amount is None:
-        problems.append("a won deal needs a close_value")
-    if problems:
-        return None
-    if stage.name == "Prospecting":
-        transitions = [TransitionRecord("Prospecting", as_of)]
-    else:
-        transitions = [
-            TransitionRecord("Prospecting", engaged),
-            TransitionRecord("Engaging", engaged),
-        ]
-        if stage.kind != OPEN:
-            transitions.append(TransitionRecord(stage.name, closed))
-    label = row["account"] or "No account"
-    return OpportunityRecord(
-        external_id=opportunity_id,
-        file=file,
-        line=line,
-        name=f"{label} · {product} ({opportunity_id})"[:200],
-        transitions=transitions,
-        product=product,
-        amount=amount,
-        undated=stage.name == "Prospecting",
-    )
+        return [TransitionRecord("Prospecting", as_of)]
+    transitions = [
+        TransitionRecord("Prospecting", engaged),
+        TransitionRecord("Engaging", engaged),
+    ]
+    if stage.kind != OPEN:
+        transitions.append(TransitionRecord(stage.name, closed))
+    return transitions

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from decimal import Decimal
 
 from opportunities.importers.base import (
     LOST,
@@ -138,70 +139,96 @@ def _date(value: str, column: str, problems: list[str]) -> datetime | None:
         return None
 
 
+def _stage(value: str, problems: list[str]) -> StageSpec | None:
+    """The process stage named `value`; a problem when it names none."""
+    stage = PROCESS.stage(value) if value else None
+    if stage is None:
+        problems.append(f"unknown StageName {value!r} (expected {PROCESS.stage_names()})")
+    return stage
+
+
+def _amount(value: str, problems: list[str]) -> Decimal | None:
+    """The Amount (None when empty); a problem when it is not a valid amount."""
+    try:
+        return parse_amount(value)
+    except ValueError as exc:
+        problems.append(f"bad Amount: {exc}")
+        return None
+
+
 def _read_opportunities(opportunities, plan: ImportPlan):
+    """(deals by Id, every Id in the file, the Ids marked IsDeleted); a row with problems is
+    rejected, once per problem."""
     deals: dict[str, dict] = {}
     all_ids: set[str] = set()
     deleted: set[str] = set()
     without_amount = 0
     for line, row in opportunities.rows:
-        problems: list[str] = []
         opportunity_id = row["Id"]
-        if not opportunity_id:
-            problems.append("Id is empty")
-        elif opportunity_id in all_ids:
-            problems.append(f"Id {opportunity_id!r} appears twice")
+        problems = _id_problems(opportunity_id, all_ids)
         all_ids.add(opportunity_id)
         if row.get("IsDeleted", "").upper() == "TRUE":
             deleted.add(opportunity_id)
             continue
-        stage = PROCESS.stage(row["StageName"]) if row["StageName"] else None
-        if stage is None:
-            problems.append(
-                f"unknown StageName {row['StageName']!r} (expected {PROCESS.stage_names()})"
-            )
-        if not row["CreatedDate"]:
-            problems.append("CreatedDate is empty")
-        created = _date(row["CreatedDate"], "CreatedDate", problems)
-        close = _date(row.get("CloseDate", ""), "CloseDate", problems)
-        try:
-            amount = parse_amount(row.get("Amount", ""))
-        except ValueError as exc:
-            problems.append(f"bad Amount: {exc}")
-            amount = None
-        else:
-            without_amount += amount is None
-        currency = row.get("CurrencyIsoCode", "") or "USD"
-        if len(currency) != 3:
-            problems.append(f"bad CurrencyIsoCode {currency!r}")
+        fields = _opportunity_fields(row, problems)
+        # parse_amount gives None for an empty Amount only (a bad one is a problem instead).
+        without_amount += row.get("Amount", "") == ""
         for problem in problems:
             plan.reject(opportunities.name, line, problem)
         if problems:
             continue
-        owner = row.get("OwnerId", "")
-        if owner and owner not in plan.users:
-            # Named by the id until User.csv says better (`_name_owners`).
-            plan.users[owner] = UserRecord(
-                external_id=owner, first_name=owner[:150], name_known=False
-            )
-        account = row.get("AccountId", "")
-        if account and account not in plan.accounts:
-            plan.accounts[account] = AccountRecord(external_id=account, name=account)
+        owner, account = row.get("OwnerId", ""), row.get("AccountId", "")
+        _add_owner_and_account(plan, owner, account)
         deals[opportunity_id] = {
             "file": opportunities.name,
             "line": line,
             "id": opportunity_id,
             "name": row["Name"],
-            "stage": stage,
-            "created": created,
-            "close": close,
-            "amount": amount,
-            "currency": currency.upper(),
+            **fields,
             "owner": owner or None,
             "account": account or None,
         }
     if without_amount:
         plan.warnings.append(f"{without_amount} deal(s) have no Amount: imported as 0.")
     return deals, all_ids, deleted
+
+
+def _id_problems(opportunity_id: str, seen_ids: set[str]) -> list[str]:
+    """An empty Id, or one seen on an earlier row."""
+    if not opportunity_id:
+        return ["Id is empty"]
+    if opportunity_id in seen_ids:
+        return [f"Id {opportunity_id!r} appears twice"]
+    return []
+
+
+def _opportunity_fields(row: dict, problems: list[str]) -> dict:
+    """The row's stage, dates, amount and currency; a problem for each one that is wrong."""
+    stage = _stage(row["StageName"], problems)
+    if not row["CreatedDate"]:
+        problems.append("CreatedDate is empty")
+    created = _date(row["CreatedDate"], "CreatedDate", problems)
+    close = _date(row.get("CloseDate", ""), "CloseDate", problems)
+    amount = _amount(row.get("Amount", ""), problems)
+    currency = row.get("CurrencyIsoCode", "") or "USD"
+    if len(currency) != 3:
+        problems.append(f"bad CurrencyIsoCode {currency!r}")
+    return {
+        "stage": stage,
+        "created": created,
+        "close": close,
+        "amount": amount,
+        "currency": currency.upper(),
+    }
+
+
+def _add_owner_and_account(plan: ImportPlan, owner: str, account: str) -> None:
+    """A user for the deal's owner and an account for its account, once each."""
+    if owner and owner not in plan.users:
+        # Named by the id until User.csv says better (`_name_owners`).
+        plan.users[owner] = UserRecord(external_id=owner, first_name=owner[:150], name_known=False)
+    if account and account not in plan.accounts:
+        plan.accounts[account] = AccountRecord(external_id=account, name=account)
 
 
 def _name_owners(users, plan: ImportPlan, *, given: bool) -> None:
@@ -251,11 +278,7 @@ def _read_history(history, plan: ImportPlan, all_ids: set[str], deleted: set[str
             problems.append(f"{id_column} is empty")
         elif opportunity_id not in all_ids:
             problems.append(f"{id_column} {opportunity_id!r} is not in {OPPORTUNITY_FILE}")
-        stage = PROCESS.stage(row["StageName"]) if row["StageName"] else None
-        if stage is None:
-            problems.append(
-                f"unknown StageName {row['StageName']!r} (expected {PROCESS.stage_names()})"
-            )
+        stage = _stage(row["StageName"], problems)
         if not row["CreatedDate"]:
             problems.append("CreatedDate is empty")
         moved_at = _date(row["CreatedDate"], "CreatedDate", problems)

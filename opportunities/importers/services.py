@@ -369,6 +369,62 @@ def _bulk_update(model, rows: list[dict], attnames: list[str]) -> None:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", params)  # noqa: S608
 
 
+def _opportunity_values(record, process, stages, users, accounts, teams) -> dict:
+    """The deal's columns (`OPPORTUNITY_FIELDS`) as the file gives them."""
+    state = record.state
+    return {
+        "name": record.name,
+        "account_id": accounts[record.account].pk if record.account else None,
+        "process_id": process.pk,
+        "stage_id": stages[state.stage.casefold()].pk,
+        "owner_id": users[record.owner].pk if record.owner else None,
+        "team_id": teams[record.team].pk if record.team else None,
+        "amount": record.amount,
+        "currency": record.currency,
+        "product": record.product,
+        "expected_close_date": record.expected_close_date,
+        "created_at": record.created_at,
+        "engaged_at": state.engaged_at,
+        "stage_entered_at": state.stage_entered_at,
+        "closed_at": state.closed_at,
+        "outcome": state.outcome,
+        "loss_reason": record.loss_reason,
+    }
+
+
+def _transition_signature(record, stages) -> list[tuple]:
+    """The deal's transitions as (from stage id, to stage id, moved at, note, unmet items),
+    the way they are stored, so a re-import can compare them with the stored ones."""
+    signature = []
+    previous_id = None
+    for transition, unmet in zip(record.transitions, record.state.unmet, strict=True):
+        stage_id = stages[transition.stage.casefold()].pk
+        signature.append((previous_id, stage_id, transition.moved_at, transition.note, unmet))
+        previous_id = stage_id
+    return signature
+
+
+def _transition_rows(written: list[tuple[int, list[tuple]]], stages: dict) -> list[dict]:
+    """The StageTransition rows of each (deal id, signature), with their visit ends."""
+    stage_by_id = {stage.pk: stage for stage in stages.values()}
+    return [
+        {
+            "opportunity_id": opportunity_id,
+            "from_stage_id": from_stage_id,
+            "to_stage_id": to_stage_id,
+            "moved_at": moved_at,
+            "note": note,
+            "unmet_items": unmet,
+            "left_at": left_at,
+            "passed_at": passed_at,
+        }
+        for opportunity_id, signature in written
+        for (from_stage_id, to_stage_id, moved_at, note, unmet), left_at, passed_at in (
+            _with_visit_ends(signature, stage_by_id)
+        )
+    ]
+
+
 class _Writer:
     def __init__(self, plan: ImportPlan, result: ImportResult, actor=None):
         self.plan = plan
@@ -789,12 +845,37 @@ class _Writer:
     # --- opportunities and their transitions -------------------------------------------------
 
     def _opportunities(self, process, stages, users, accounts, teams) -> None:
+        """Insert the new deals, update the changed ones (rewriting the transitions of those
+        whose history changed) and count the unchanged ones."""
         refs = self._refs("opportunity")
         linked = {
             key: refs[key].object_id
             for key in (r.external_id for r in self.plan.opportunities)
             if key in refs
         }
+        existing, stored_transitions = self._imported_opportunities()
+        new: list[tuple[str, dict, list[tuple]]] = []
+        changed: list[tuple[dict, list[tuple] | None]] = []
+        for record in self.plan.opportunities:
+            pk = linked.get(record.external_id)
+            stored = existing.get(pk)
+            if record.undated and stored is not None:
+                self._keep_first_seen_times(record, stages, stored_transitions[pk])
+            values = _opportunity_values(record, process, stages, users, accounts, teams)
+            signature = _transition_signature(record, stages)
+            if stored is None:
+                new.append((record.external_id, values, signature))
+                continue
+            change = self._change(pk, stored, values, signature, stored_transitions[pk])
+            if change is None:
+                self.result.unchanged += 1
+            else:
+                changed.append(change)
+        self._write_opportunities(new, changed, refs, stages)
+
+    def _imported_opportunities(self) -> tuple[dict[int, tuple], dict[int, list[tuple]]]:
+        """(fields and version by deal id, transition signatures by deal id) of every deal
+        this system imported before."""
         # Everything this system imported before, read as plain tuples in two queries: the
         # unchanged deals of a re-import (usually nearly all) never become model instances.
         imported = ExternalRef.objects.filter(
@@ -818,54 +899,31 @@ class _Writer:
         )
         for opportunity_id, *signature in rows.iterator(chunk_size=5000):
             stored_transitions[opportunity_id].append(tuple(signature))
+        return existing, stored_transitions
 
-        new: list[tuple[str, dict, list[tuple]]] = []
-        changed: list[tuple[dict, list[tuple] | None]] = []
-        for record in self.plan.opportunities:
-            pk = linked.get(record.external_id)
-            stored = existing.get(pk)
-            if record.undated and stored is not None:
-                self._keep_first_seen_times(record, stages, stored_transitions[pk])
-            state = record.state
-            values = {
-                "name": record.name,
-                "account_id": accounts[record.account].pk if record.account else None,
-                "process_id": process.pk,
-                "stage_id": stages[state.stage.casefold()].pk,
-                "owner_id": users[record.owner].pk if record.owner else None,
-                "team_id": teams[record.team].pk if record.team else None,
-                "amount": record.amount,
-                "currency": record.currency,
-                "product": record.product,
-                "expected_close_date": record.expected_close_date,
-                "created_at": record.created_at,
-                "engaged_at": state.engaged_at,
-                "stage_entered_at": state.stage_entered_at,
-                "closed_at": state.closed_at,
-                "outcome": state.outcome,
-                "loss_reason": record.loss_reason,
-            }
-            signature = []
-            previous_id = None
-            for transition, unmet in zip(record.transitions, state.unmet, strict=True):
-                stage_id = stages[transition.stage.casefold()].pk
-                signature.append(
-                    (previous_id, stage_id, transition.moved_at, transition.note, unmet)
-                )
-                previous_id = stage_id
-            if stored is None:
-                new.append((record.external_id, values, signature))
-                continue
-            *stored_values, version = stored
-            same_fields = stored_values == [values[name] for name in OPPORTUNITY_FIELDS]
-            if same_fields and stored_transitions[pk] == signature:
-                self.result.unchanged += 1
-                continue
-            update = {"pk": pk, **values, "version": version + 1, "updated_at": self.now}
-            # A deal whose history is the same keeps its transition rows (and their ids).
-            same_history = stored_transitions[pk] == signature
-            changed.append((update, None if same_history else signature))
+    def _change(
+        self, pk: int, stored: tuple, values: dict, signature: list[tuple], stored_signature
+    ) -> tuple[dict, list[tuple] | None] | None:
+        """The update of a deal imported before, and its new transitions when its history
+        changed (else None); None when neither its fields nor its history changed."""
+        *stored_values, version = stored
+        same_fields = stored_values == [values[name] for name in OPPORTUNITY_FIELDS]
+        same_history = stored_signature == signature
+        if same_fields and same_history:
+            return None
+        update = {"pk": pk, **values, "version": version + 1, "updated_at": self.now}
+        # A deal whose history is the same keeps its transition rows (and their ids).
+        return update, None if same_history else signature
 
+    def _write_opportunities(
+        self,
+        new: list[tuple[str, dict, list[tuple]]],
+        changed: list[tuple[dict, list[tuple] | None]],
+        refs: dict[str, ExternalRef],
+        stages: dict,
+    ) -> None:
+        """Insert the new deals, update the changed ones, and replace the transitions of the
+        new deals and of the changed deals whose history changed."""
         new_ids = _bulk_insert(
             Opportunity,
             [{**values, "version": 1} for _, values, _ in new],
@@ -885,23 +943,7 @@ class _Writer:
 
         written = [(pk, signature) for pk, (_, _, signature) in zip(new_ids, new, strict=True)]
         written += rewritten
-        stage_by_id = {stage.pk: stage for stage in stages.values()}
-        transitions = [
-            {
-                "opportunity_id": opportunity_id,
-                "from_stage_id": from_stage_id,
-                "to_stage_id": to_stage_id,
-                "moved_at": moved_at,
-                "note": note,
-                "unmet_items": unmet,
-                "left_at": left_at,
-                "passed_at": passed_at,
-            }
-            for opportunity_id, signature in written
-            for (from_stage_id, to_stage_id, moved_at, note, unmet), left_at, passed_at in (
-                _with_visit_ends(signature, stage_by_id)
-            )
-        ]
+        transitions = _transition_rows(written, stages)
         _bulk_insert(StageTransition, transitions, now=self.now)
         self.result.created, self.result.updated = len(new), len(changed)
         self.result.transitions_written = len(transitions)

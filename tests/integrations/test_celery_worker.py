@@ -255,3 +255,24 @@ def test_broker_down_at_publish_time_keeps_the_request_and_the_sweeper_requeues(
     dispatched = wait_until_dispatched(message.pk, worker)
     assert dispatched.attempts == 1
     assert_worker_ran_dispatch_for(worker.log(), message.pk)
+
+
+def test_the_worker_ticks_a_checklist_item_from_its_evidence(to_worker, alice, opportunity, stages):
+    from opportunities.models import ChecklistCompletion
+    from opportunities.services import activity_record
+    from tests.factories import StageItemFactory
+
+    item = StageItemFactory(
+        stage=stages[0],
+        title="Log the discovery call",
+        required=False,
+        evidence_event="activity.recorded",
+        evidence_condition={"kind": ["call", "meeting"]},
+    )
+    activity_record(opportunity=opportunity, actor=alice, kind="call")
+
+    message = OutboxMessage.objects.get(topic="activity.recorded")
+    wait_until_dispatched(message.pk, to_worker)
+    assert_worker_ran_dispatch_for(to_worker.log(), message.pk)
+    completion = ChecklistCompletion.objects.get(opportunity=opportunity, item=item)
+    assert completion.done and completion.auto_event_id == message.pk
