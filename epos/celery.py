@@ -14,6 +14,8 @@ app.conf.beat_schedule = {
     "outbox-sweep": {"task": "epos.tasks.outbox_sweep", "schedule": 60.0},
     # Webhook retries whose time came, and attempts whose worker died (their lease ran out).
     "webhooks-sweep": {"task": "integrations.tasks.webhooks_sweep", "schedule": 15.0},
+    # One sync run per enabled connection (Vivun, Google); a connection already running is skipped.
+    "sync-fan-out": {"task": "integrations.tasks.sync_fan_out", "schedule": 300.0},
     "metric-snapshot-daily": {
         "task": "metrics.tasks.snapshot_daily",
         "schedule": crontab(minute=5, hour=0),

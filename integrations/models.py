@@ -1,4 +1,6 @@
-"""Who we talk to: webhook subscriptions and their deliveries (connections and sync runs later)."""
+"""Who we talk to: webhook subscriptions and deliveries, sync connections and their runs."""
+
+import json
 
 from django.conf import settings
 from django.db import models
@@ -103,3 +105,108 @@ class WebhookDelivery(models.Model):
     def webhook_id(self) -> str:
         """The `webhook-id` header: one per (subscription, event), the same on every retry."""
         return f"msg_{self.pk}"
+
+
+class Connection(models.Model):
+    """A configured source EPOS syncs from (Vivun, Google Workspace), with its credentials.
+
+    `cursor` is where the last successful run stopped; it changes only in the transaction that
+    commits that run's rows, so a run that dies half-way leaves it where it was.
+    """
+
+    class System(models.TextChoices):
+        VIVUN = "vivun", "Vivun"
+        GOOGLE = "google", "Google Workspace"
+
+    class Adapter(models.TextChoices):
+        VIVUN_CSV = "vivun_csv", "Vivun CSV export"
+        VIVUN_SALESFORCE = "vivun_salesforce", "Vivun on Salesforce"
+        VIVUN_HTTP = "vivun_http", "Vivun HTTP export"
+        GOOGLE_DRIVE = "google_drive", "Google Drive"
+        GOOGLE_CALENDAR = "google_calendar", "Google Calendar"
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+    system = models.CharField(max_length=20, choices=System.choices)
+    adapter = models.CharField(max_length=20, choices=Adapter.choices)
+    name = models.CharField(max_length=120, unique=True)
+    enabled = models.BooleanField(default=True)
+    settings = models.JSONField(default=dict, blank=True)
+    # A Fernet token of the JSON credentials (epos.lib.crypto); empty when the adapter needs none.
+    credentials_encrypted = models.TextField(blank=True)
+    cursor = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
+    status_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def credentials(self) -> dict:
+        """The decrypted credentials; a key that cannot read them raises crypto.DecryptionError."""
+        if not self.credentials_encrypted:
+            return {}
+        return json.loads(crypto.decrypt(self.credentials_encrypted))
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)
+
+
+class SyncRun(models.Model):
+    """One run of one connection: what it read, wrote and could not write.
+
+    A queued or running run is the connection's lease: the partial unique constraint allows one
+    at a time, and a running run holds it until `lease_expires_at` (past the task's hard time
+    limit), after which a run whose worker died is closed as failed and a new one may start.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        PARTIAL = "partial", "Partial (some rows failed)"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Sync now"
+        SCHEDULE = "schedule", "Schedule"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    cursor_before = models.TextField(blank=True)
+    cursor_after = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="sync_run_one_active_per_connection",
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="sync_run_conn_idx")]
+
+    def __str__(self):
+        return f"{self.connection_id} run {self.pk} ({self.status})"

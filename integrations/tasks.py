@@ -1,4 +1,4 @@
-"""Thin Celery wrappers around the webhook services; each owns only its retry policy."""
+"""Thin Celery wrappers around the webhook and sync services; each owns only its retry policy."""
 
 import logging
 import threading
@@ -8,6 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connections
 
+from integrations.sync import services as sync_services
+from integrations.sync.ports import TransientSourceError
 from integrations.webhooks import services
 
 logger = logging.getLogger(__name__)
@@ -70,3 +72,28 @@ def webhooks_sweep():
     for delivery_id in ids:
         enqueue(webhook_deliver, delivery_id)
     return len(ids)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(TransientSourceError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=4,
+    soft_time_limit=sync_services.SOFT_TIME_LIMIT,
+    time_limit=sync_services.TIME_LIMIT,
+)
+def sync_run(self, run_id: int):
+    """One run of one connection; a second delivery of the same task finds it claimed."""
+    # In-process (no broker) there is no one to retry later: the first attempt is the last.
+    last_attempt = self.request.is_eager or self.request.retries >= self.max_retries
+    run = sync_services.sync_run(run_id=run_id, last_attempt=last_attempt)
+    return run.status if run else None
+
+
+@shared_task
+def sync_fan_out():
+    """Every 5 minutes: one run per enabled connection, queued unless one is already going."""
+    return len(sync_services.sync_fan_out())

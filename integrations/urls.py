@@ -19,4 +19,19 @@ urlpatterns = [
         name="subscription-resume",
     ),
     path("deliveries/<int:pk>/resend/", views.delivery_resend, name="delivery-resend"),
+    path("connections/", views.connection_create, name="connection-create"),
+    path("connections/<int:pk>/test/", views.connection_test, name="connection-test"),
+    path("connections/<int:pk>/sync/", views.connection_sync, name="connection-sync"),
+    path(
+        "connections/<int:pk>/enable/",
+        views.connection_set_enabled,
+        {"enabled": True},
+        name="connection-enable",
+    ),
+    path(
+        "connections/<int:pk>/disable/",
+        views.connection_set_enabled,
+        {"enabled": False},
+        name="connection-disable",
+    ),
 ]

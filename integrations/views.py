@@ -1,14 +1,19 @@
-"""/integrations/: the user's webhook subscriptions and deliveries (admins see everyone's)."""
+"""/integrations/: the user's webhook subscriptions and deliveries (admins see everyone's), and
+for admins the sync connections to Vivun and Google with their run log."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from epos.lib.errors import DomainError
 from epos.lib.roles import is_admin
-from integrations.models import WebhookDelivery, WebhookSubscription
+from integrations.forms import VivunCsvConnectionForm
+from integrations.models import Connection, WebhookDelivery, WebhookSubscription
+from integrations.sync import selectors as sync_selectors
+from integrations.sync import services as sync_services
 from integrations.webhooks import selectors, services
 
 
@@ -26,18 +31,34 @@ def get_delivery_for_user(request, pk) -> WebhookDelivery:
     return delivery
 
 
+def get_connection_for_user(request, pk) -> Connection:
+    """Connections are the admins' business; to anyone else they do not exist."""
+    connection = sync_selectors.connection_get(pk=pk) if is_admin(request.user) else None
+    if connection is None:
+        raise Http404("No such connection.")
+    return connection
+
+
+def _home(request, *, connection_form=None, status=200):
+    admin = is_admin(request.user)
+    context = {
+        "subscriptions": selectors.subscriptions_for_page(user=request.user),
+        "deliveries": selectors.recent_deliveries(user=request.user),
+        "sees_everyone": admin,
+    }
+    if admin:
+        context |= {
+            "connections": sync_selectors.connections_for_page(),
+            "runs": sync_selectors.recent_runs(),
+            "connection_form": connection_form or VivunCsvConnectionForm(),
+        }
+    return render(request, "integrations/home.html", context, status=status)
+
+
 @require_safe
 @login_required
 def integrations_home(request):
-    return render(
-        request,
-        "integrations/home.html",
-        {
-            "subscriptions": selectors.subscriptions_for_page(user=request.user),
-            "deliveries": selectors.recent_deliveries(user=request.user),
-            "sees_everyone": is_admin(request.user),
-        },
-    )
+    return _home(request)
 
 
 def _after(request, text: str, *, error: bool = False):
@@ -64,3 +85,61 @@ def delivery_resend(request, pk):
     except DomainError as error:
         return _after(request, error.message, error=True)
     return _after(request, f"Re-sending {delivery.webhook_id}: it is queued.")
+
+
+@require_POST
+@login_required
+def connection_create(request):
+    """Add a Vivun CSV connection (the one adapter with a form so far)."""
+    if not is_admin(request.user):
+        raise Http404("No such page.")
+    form = VivunCsvConnectionForm(request.POST)
+    if form.is_valid():
+        try:
+            connection = sync_services.connection_create(
+                actor=request.user,
+                system=Connection.System.VIVUN,
+                adapter=Connection.Adapter.VIVUN_CSV,
+                name=form.cleaned_data["name"],
+                settings=form.settings(),
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            form.add_error(None, " ".join(error.messages))
+        else:
+            return _after(request, f"Added the connection {connection.name}.")
+    return _home(request, connection_form=form, status=400)
+
+
+@require_POST
+@login_required
+def connection_test(request, pk):
+    connection = get_connection_for_user(request, pk)
+    ok, message = sync_services.connection_test(actor=request.user, connection=connection)
+    prefix = "Connection works" if ok else "Connection failed"
+    return _after(request, f"{connection.name}: {prefix}. {message}", error=not ok)
+
+
+@require_POST
+@login_required
+def connection_sync(request, pk):
+    connection = get_connection_for_user(request, pk)
+    try:
+        run, created = sync_services.sync_request(actor=request.user, connection=connection)
+    except DomainError as error:
+        return _after(request, error.message, error=True)
+    if created:
+        return _after(request, f"{connection.name}: sync started (run {run.pk}).")
+    return _after(
+        request, f"{connection.name}: a run is already {run.get_status_display().lower()}."
+    )
+
+
+@require_POST
+@login_required
+def connection_set_enabled(request, pk, *, enabled: bool):
+    connection = get_connection_for_user(request, pk)
+    sync_services.connection_update(actor=request.user, connection=connection, enabled=enabled)
+    verb = "Enabled" if enabled else "Disabled"
+    return _after(request, f"{verb}: {connection.name}.")

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +40,8 @@ from epos.lib import crypto
 from epos.models import ExternalRef
 from epos.outbox import outbox_publish
 from epos.services import api_key_create
-from integrations.models import WebhookDelivery, WebhookSubscription
+from integrations.models import SyncRun, WebhookDelivery, WebhookSubscription
+from integrations.sync import services as sync_services
 from integrations.webhooks.services import _new_secret
 from metrics import services as metric_services
 from metrics.models import MetricSnapshot
@@ -82,6 +85,8 @@ class World:
     delivery: Any
     event: Any
     old_key: Any  # alice's second API key, to revoke
+    connection: Any  # a Vivun CSV connection (admins only)
+    sync_run: Any
     admin_objects: dict[type, int]  # every model the admin registers -> the pk of one row
 
 
@@ -195,6 +200,17 @@ def build_world() -> World:
         taken_at=timezone.now(),
     )
 
+    export = Path(tempfile.mkdtemp()) / "activities.csv"
+    export.write_text("Activity ID,Opportunity ID,Activity Type,Activity Date,SE Hours\n")
+    connection = sync_services.connection_create(
+        actor=root,
+        system="vivun",
+        adapter="vivun_csv",
+        name="Vivun exports",
+        settings={"files": {"activities": str(export)}},
+    )
+    sync_run = SyncRun.objects.create(connection=connection, status=SyncRun.Status.SUCCEEDED)
+
     subscription = WebhookSubscription.objects.create(
         user=alice,
         event="opportunity.won",
@@ -269,6 +285,8 @@ def build_world() -> World:
         delivery=delivery,
         event=event,
         old_key=old_key,
+        connection=connection,
+        sync_run=sync_run,
         admin_objects=admin_objects,
     )
 
@@ -569,6 +587,35 @@ ROUTES: dict[str, Route] = {
         dave=204,
         kept=lambda w: WebhookSubscription.objects.filter(pk=w.subscription.pk).exists(),
     ),
+    # --- sync connections: admins only (the pages answer 404 to others, the API 403)
+    "integrations:connection-create": post(
+        ROOT,
+        302,
+        data=lambda w: {
+            "name": "Vivun, second export",
+            "activities_file": w.connection.settings["files"]["activities"],
+        },
+        dave=404,
+        nobody=404,
+    ),
+    "integrations:connection-test": post(
+        ROOT, 302, kwargs=pk_of("connection"), dave=404, nobody=404
+    ),
+    "integrations:connection-sync": post(
+        ROOT, 302, kwargs=pk_of("connection"), dave=404, nobody=404
+    ),
+    "integrations:connection-enable": post(
+        ROOT, 302, kwargs=pk_of("connection"), dave=404, nobody=404
+    ),
+    "integrations:connection-disable": post(
+        ROOT, 302, kwargs=pk_of("connection"), dave=404, nobody=404
+    ),
+    "api:connection-list": Route(ROOT, dave=403, nobody=403),
+    "api:connection-detail": Route(ROOT, kwargs=pk_of("connection"), dave=403, nobody=403),
+    "api:connection-sync": post(ROOT, 202, kwargs=pk_of("connection"), dave=403, nobody=403),
+    "api:connection-test": post(ROOT, 200, kwargs=pk_of("connection"), dave=403, nobody=403),
+    "api:sync-run-list": Route(ROOT, dave=403, nobody=403),
+    "api:sync-run-detail": Route(ROOT, kwargs=pk_of("sync_run"), dave=403, nobody=403),
     "api:event-list": Route(ALICE),
     "api:event-detail": Route(ALICE, kwargs=lambda w: {"pk": w.event.pk}, dave=404),
     "api:metrics-summary": Route(ALICE),
