@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 
 from building_blocks.models import BuildingBlock, Tag
+from epos.lib.filters import IdFilter
 from epos.lib.ids import parse_id
 
 SEARCH_CONFIG = "english"
@@ -121,7 +122,7 @@ class BlockFilter(filters.FilterSet):
     industry = filters.CharFilter(method="filter_tag", label="Industry (slug)")
     product = filters.CharFilter(method="filter_tag", label="Product (slug)")
     status = filters.ChoiceFilter(choices=BuildingBlock.Status.choices)
-    owner = filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     review_overdue = filters.BooleanFilter(method="filter_review_overdue")
 
     class Meta:

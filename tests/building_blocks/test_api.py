@@ -72,6 +72,24 @@ def test_list_filters_by_full_text_and_facets(as_user, alice, erin, frank):
     assert row["status"] == "published" and row["file"] is None
 
 
+def test_the_owner_filter_takes_an_id(as_user, alice, erin, frank, published):
+    api = as_user(alice)
+    assert ids(api.get(LIST, {"owner": erin.pk})) == [published.pk]
+    assert ids(api.get(LIST, {"owner": frank.pk})) == []
+
+
+# Found by tests/security/test_api_fuzz.py: a number the decimal filter took became an id of
+# 280 digits, which SQLite refused with an OverflowError (a 500), on the list and on every
+# detail route the filter also runs on.
+@pytest.mark.parametrize("owner", ["-2.5e+279", "12345678901234567890", "1.5", "-1", "١٢"])
+@pytest.mark.parametrize("action", ["", "usages"])
+def test_an_owner_filter_that_is_no_id_is_a_400(as_user, alice, published, owner, action):
+    url = detail(published, action) if action else LIST
+    response = as_user(alice).get(url, {"owner": owner})
+    assert response.status_code == 400
+    assert response.json() == {"owner": ["Enter an id: a whole number of at most 19 digits."]}
+
+
 @pytest.mark.parametrize("persona", ["alice", "carol"])
 def test_the_api_never_shows_a_draft_to_sas_or_managers(as_user, request, persona, draft, erin):
     api = as_user(request.getfixturevalue(persona))
