@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters import rest_framework as filters
 
+from epos.lib.dates import check_utc_offset
 from opportunities.filters import OpportunityFilter
 from opportunities.models import Account
 
@@ -43,7 +44,7 @@ class DateOrDateTimeField(forms.Field):
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
-        return moment
+        return check_utc_offset(moment)
 
 
 class PeriodBoundFilter(filters.Filter):

@@ -4,16 +4,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
+from epos.lib.filters import IsoDateTimeFilter
 from epos.models import ExternalRef
 from opportunities.models import Account, Activity, Contact, EsatResponse, Opportunity, ProductGap
 
 
 class OpportunityFilter(filters.FilterSet):
     search = filters.CharFilter(method="filter_search", label="Search name or account")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    closed_after = filters.IsoDateTimeFilter(field_name="closed_at", lookup_expr="gte")
-    closed_before = filters.IsoDateTimeFilter(field_name="closed_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    closed_after = IsoDateTimeFilter(field_name="closed_at", lookup_expr="gte")
+    closed_before = IsoDateTimeFilter(field_name="closed_at", lookup_expr="lt")
     external_id = filters.CharFilter(
         method="filter_external_id",
         max_length=255,

@@ -5,6 +5,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from epos.lib.dates import check_utc_offset
 from epos.lib.ids import parse_id
 
 
@@ -33,3 +34,22 @@ class IdFilter(filters.Filter):
     """
 
     field_class = IdField
+
+
+class OffsetCheckedDateTimeField(forms.DateTimeField):
+    """An ISO 8601 datetime whose UTC offset is a real one (PostgreSQL refuses the others)."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        return None if moment is None else check_utc_offset(moment)
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    """django-filter's ISO 8601 datetime filter, with `check_utc_offset`: a 400 naming the
+    filter, not the database's refusal."""
+
+    field_class = type(
+        "IsoOffsetCheckedDateTimeField",
+        (OffsetCheckedDateTimeField, filters.IsoDateTimeFilter.field_class),
+        {},
+    )

@@ -76,3 +76,16 @@ def test_a_drilldown_stage_that_is_no_id_is_a_404(client, carol, process, text):
         reverse("metrics:drilldown"), {"process": process.pk, "drill": "won", "stage": text}
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("route", "param"),
+    [("api:opportunity-list", "created_before"), ("api:metrics-summary", "closed_after")],
+)
+def test_a_time_zone_offset_no_zone_has_is_a_400_naming_the_filter(api, alice, route, param):
+    response = api.as_user(alice).get(reverse(route), {param: "1981-07-17T15:34:47+16:08"})
+    assert response.status_code == 400, response.content
+    assert param in response.json() or param in str(response.json())
+    assert "between -14:00 and +14:00" in str(response.json())
+    ok = api.get(reverse(route), {param: "1981-07-17T15:34:47+14:00"})
+    assert ok.status_code == 200, ok.content
