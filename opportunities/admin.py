@@ -1,6 +1,9 @@
 from django.contrib import admin
 
 from opportunities import models
+from opportunities.automation import rule_preview
+from stages.admin import StageItemAdmin
+from stages.models import StageItem
 
 
 @admin.register(models.Team)
@@ -114,3 +117,21 @@ class EsatResponseAdmin(admin.ModelAdmin):
     list_display = ["opportunity", "stage", "score", "received_at", "source"]
     list_select_related = ["opportunity", "stage"]
     raw_id_fields = ["opportunity"]
+
+
+# The stage item's admin, with what its evidence rule would have done (opportunities.automation
+# reads the deals, which the stages app below may not).
+admin.site.unregister(StageItem)
+
+
+@admin.register(StageItem)
+class StageItemEvidenceAdmin(StageItemAdmin):
+    readonly_fields = ["evidence_preview"]
+
+    @admin.display(description="Evidence rule, last 90 days")
+    def evidence_preview(self, item) -> str:
+        """What the saved rule would have done: curators edit the rule, save, and read this."""
+        if item.pk is None or not item.evidence_event:
+            return "No evidence rule: the item is ticked by hand."
+        deals = rule_preview(item)
+        return f"Would have completed this item on {deals} open deal(s) in the last 90 days."

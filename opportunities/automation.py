@@ -14,9 +14,12 @@ someone unticked it (with a reason, `services.checklist_item_set`).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
+from epos.models import OutboxMessage
 from opportunities.models import ChecklistCompletion, Opportunity
 from stages.models import EVIDENCE_EVENTS, StageItem
 
@@ -90,3 +93,29 @@ def complete_from_evidence(message) -> int:
             completion.save()
             completed += 1
     return completed
+
+
+def rule_preview(item: StageItem, *, days: int = 90) -> int:
+    """On how many open deals in the item's stage its evidence rule would have completed it
+    from the events of the last `days` days (deals that have it done already left out): what
+    a curator sees before saving a rule."""
+    if not item.evidence_event:
+        return 0
+    deals = set(
+        Opportunity.objects.filter(stage_id=item.stage_id, outcome=Opportunity.Outcome.OPEN)
+        .exclude(checklist__item=item, checklist__done=True)
+        .values_list("pk", flat=True)
+    )
+    if not deals:
+        return 0
+    since = timezone.now() - timedelta(days=days)
+    events = OutboxMessage.objects.filter(
+        topic=item.evidence_event, created_at__gte=since, payload__opportunity_id__in=deals
+    ).values_list("payload", flat=True)
+    return len(
+        {
+            data["opportunity_id"]
+            for data in events.iterator()
+            if condition_holds(item.evidence_condition, data)
+        }
+    )

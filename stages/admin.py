@@ -51,8 +51,8 @@ class StageAdmin(admin.ModelAdmin):
 
 @admin.register(StageItem)
 class StageItemAdmin(admin.ModelAdmin):
-    list_display = ["title", "stage", "kind", "required"]
-    list_filter = ["kind", "required", "stage__process"]
+    list_display = ["title", "stage", "kind", "required", "evidence_event"]
+    list_filter = ["kind", "required", "evidence_event", "stage__process"]
     list_select_related = ["stage"]
 
 

@@ -192,3 +192,22 @@ def test_the_process_templates_come_with_evidence_rules():
     )
     assert calls.evidence_condition == {"kind": ["call", "meeting"]}
     assert StageItem.objects.exclude(evidence_event="").count() >= 10
+
+
+def test_the_rule_preview_counts_the_open_deals_it_would_have_completed(
+    client, opportunity, alice, team, stages, root, evidence_stage
+):
+    from opportunities.automation import rule_preview
+
+    other = factories.OpportunityFactory(stage=stages[0], owner=alice, team=team)
+    activity_record(opportunity=opportunity, actor=alice, kind="call")
+    activity_record(opportunity=other, actor=alice, kind="email")  # does not hold
+    item = evidence_stage["call logged"]
+    assert rule_preview(item) == 1
+    root.is_staff = root.is_superuser = True
+    root.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(root)
+    page = client.get(f"/admin/stages/stageitem/{item.pk}/change/").content.decode()
+    assert "Would have completed this item on 1 open deal(s) in the last 90 days." in page
+    dispatch_all()  # now it is done: nothing left to complete
+    assert rule_preview(item) == 0
