@@ -231,9 +231,12 @@ def test_no_operation_answers_a_server_error(case, world, persona):
     # 400) does not abort the transaction the following requests would run in.
     with transaction.atomic():
         try:
-            case.call_and_validate(base_url=BASE_URL, headers=persona, checks=[not_a_server_error])
+            response = case.call_and_validate(
+                base_url=BASE_URL, headers=persona, checks=[not_a_server_error]
+            )
         finally:
             transaction.set_rollback(True)
+    assert response.status_code < 500, response.text[:500]
 
 
 @pytest.mark.parametrize("persona_name", ["root", "alice"])
