@@ -441,6 +441,17 @@ class ImportPlan:
     warnings: list[str] = field(default_factory=list)
     rows_read: int = 0
 
+    def default_team(self, *, pk: int, name: str) -> int:
+        """Put the deals whose file names no team (a Salesforce export has no team column) in
+        this EPOS team; returns how many. Who may import into it is checked when writing."""
+        key = f"epos-team-{pk}"
+        orphans = [record for record in self.opportunities if record.team is None]
+        if orphans:
+            self.teams.setdefault(key, TeamRecord(external_id=key, name=name))
+        for record in orphans:
+            record.team = key
+        return len(orphans)
+
     def reject(self, file: str, line: int | None, message: str) -> None:
         self.errors.append(RowError(file, line, message))
 

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from opportunities.importers import presets
+from opportunities.models import Team
 
 # An export of tens of thousands of deals is a few MB; anything much larger is a mistake or abuse.
 MAX_FILE_BYTES = getattr(settings, "EPOS_IMPORT_MAX_FILE_BYTES", 10 * 1024 * 1024)
@@ -36,12 +37,24 @@ class ImportUploadForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.yaml,.yml"}),
     )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        label="Team for deals the files put in no team",
+        help_text="A Salesforce export has no team column: its deals go to this team.",
+    )
     as_of = forms.DateField(
         label="As of",
         required=False,
         help_text="When deals without any date were created (default: the file's latest date).",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def __init__(self, *args, teams=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = (
+            Team.objects.order_by("name") if teams is None else teams.order_by("name")
+        )
 
     def clean_files(self):
         files = self.cleaned_data["files"]

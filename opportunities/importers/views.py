@@ -21,7 +21,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from opportunities.importers import presets
 from opportunities.importers.base import ImportPlan
 from opportunities.importers.forms import MAX_FILE_BYTES, MAX_FILES, ImportUploadForm
-from opportunities.importers.services import ImportResult, can_import, pipeline_import
+from opportunities.importers.services import (
+    ImportResult,
+    can_import,
+    importable_team_ids,
+    pipeline_import,
+)
+from opportunities.models import Team
 
 PENDING_SESSION_KEY = "epos_pending_import"
 PREVIEW_ROWS = 10
@@ -32,8 +38,17 @@ def _check_importer(user) -> None:
         raise PermissionDenied("Only managers and admins import pipelines.")
 
 
-def _build_plan(preset: str, files: dict[str, bytes], mapping, as_of) -> ImportPlan:
-    return presets.build_plan(preset=preset, files=files, mapping=mapping, as_of=as_of)
+def _build_plan(preset: str, files: dict[str, bytes], mapping, as_of, team=None) -> ImportPlan:
+    plan = presets.build_plan(preset=preset, files=files, mapping=mapping, as_of=as_of)
+    if team is not None:
+        plan.default_team(pk=team.pk, name=team.name)
+    return plan
+
+
+def _upload_form(request, *args) -> ImportUploadForm:
+    allowed = importable_team_ids(request.user)
+    teams = None if allowed is None else Team.objects.filter(pk__in=allowed)
+    return ImportUploadForm(*args, teams=teams)
 
 
 @require_http_methods(["GET", "POST"])
@@ -41,14 +56,14 @@ def _build_plan(preset: str, files: dict[str, bytes], mapping, as_of) -> ImportP
 def import_upload(request):
     _check_importer(request.user)
     if request.method == "GET":
-        return _upload_page(request, ImportUploadForm())
+        return _upload_page(request, _upload_form(request))
     # The whole body is refused before Django spools it when it cannot be within the limits.
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared > (MAX_FILES + 1) * MAX_FILE_BYTES + 65536:
         return _upload_page(
-            request, ImportUploadForm(), error="The upload is larger than allowed.", status=413
+            request, _upload_form(request), error="The upload is larger than allowed.", status=413
         )
-    form = ImportUploadForm(request.POST, request.FILES)
+    form = _upload_form(request, request.POST, request.FILES)
     if not form.is_valid():
         return _upload_page(request, form, status=400)
     preset = form.cleaned_data["preset"]
@@ -57,12 +72,15 @@ def import_upload(request):
     mapping = (mapping_upload.name, mapping_upload.read()) if mapping_upload else None
     as_of = form.cleaned_data.get("as_of")
     as_of_time = _as_of_time(as_of)
-    plan = _build_plan(preset, files, mapping if preset == presets.GENERIC else None, as_of_time)
+    team = form.cleaned_data.get("team")
+    plan = _build_plan(
+        preset, files, mapping if preset == presets.GENERIC else None, as_of_time, team
+    )
     result = pipeline_import(plan=plan, actor=request.user, dry_run=True)
     _discard_pending(request)
     token = None
     if result.ok:
-        token = _stash(request, preset, files, mapping, as_of)
+        token = _stash(request, preset, files, mapping, as_of, team)
     return render(
         request,
         "imports/preview.html",
@@ -83,7 +101,8 @@ def import_confirm(request):
     if pending.get("mapping"):
         name, path = pending["mapping"]
         mapping = (name, _read(path))
-    plan = _build_plan(pending["preset"], files, mapping, _as_of_time(pending.get("as_of")))
+    team = Team.objects.filter(pk=pending.get("team")).first() if pending.get("team") else None
+    plan = _build_plan(pending["preset"], files, mapping, _as_of_time(pending.get("as_of")), team)
     result = pipeline_import(plan=plan, actor=request.user)
     _discard_pending(request)
     if not result.ok:
@@ -135,7 +154,7 @@ def _as_of_time(value):
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _stash(request, preset, files, mapping, as_of) -> str:
+def _stash(request, preset, files, mapping, as_of, team=None) -> str:
     token = secrets.token_urlsafe(24)
     folder = f"imports/{token}"
 
@@ -149,6 +168,7 @@ def _stash(request, preset, files, mapping, as_of) -> str:
         "files": stored,
         "mapping": [mapping[0], save(len(stored), mapping[1])] if mapping else None,
         "as_of": as_of.isoformat() if as_of else None,
+        "team": team.pk if team else None,
     }
     return token
 

@@ -326,3 +326,32 @@ def test_the_previews_queries_do_not_grow_with_owners_and_deals(
 
     assert len(response.context["owners"]) == 9
     assert response.context["new_owners"] == 8
+
+
+def test_a_manager_imports_a_salesforce_export_into_a_team_they_pick(carol, team, other_team):
+    """A Salesforce export names no team: a manager puts its deals in one of the teams they
+    manage (and only those are offered); without a team, every row is refused."""
+    opportunities = [
+        "CreatedDate,Id,IsDeleted,AccountId,Name,Amount,CloseDate,OwnerId,StageName",
+        "01/03/2022,O1,FALSE,A1,Alpha,10,20/03/2022,0058d000001AbCd,Prospecting",
+    ]
+
+    def files():
+        return [
+            csv_upload("Opportunity.csv", opportunities),
+            csv_upload("Opportunity History.csv", ["OppID,CreatedDate,StageName"]),
+        ]
+
+    client = logged_in(carol)
+    page = client.get(URL).content.decode()
+    assert team.name in page and other_team.name not in page
+    refused = client.post(URL, {"preset": "salesforce", "files": files()})
+    assert "has no team" in refused.content.decode()
+    other = client.post(URL, {"preset": "salesforce", "files": files(), "team": other_team.pk})
+    assert other.status_code == 400  # not a choice for carol
+    response = client.post(URL, {"preset": "salesforce", "files": files(), "team": team.pk})
+    assert response.status_code == 200
+    token = re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
+    confirmed = client.post("/imports/confirm/", {"token": token})
+    assert confirmed.status_code == 302
+    assert Opportunity.objects.get(name="Alpha").team_id == team.pk
