@@ -219,3 +219,13 @@ def test_the_list_endpoints_have_a_constant_query_count(
         SyncRun.objects.create(connection=connection, status=SyncRun.Status.SUCCEEDED)
     with django_assert_num_queries(4):
         assert len(client.get(path).json()["results"]) == 4
+
+
+# Found by tests/security/test_api_fuzz.py on SQLite: a "number" of 128 digits was a 500.
+@pytest.mark.parametrize(
+    "connection", ["-7.40977499632277e+127", "1.5", "١٢", "99999999999999999999"]
+)
+def test_a_run_filter_that_is_no_id_is_a_400(api, root, connection):
+    response = api.as_user(root).get("/api/v1/sync-runs/", {"connection": connection})
+    assert response.status_code == 400
+    assert "connection" in response.json()
