@@ -46,6 +46,7 @@ from epos.lib.errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from epos.outbox import outbox_publish
 from opportunities import permissions as opportunity_permissions
 from opportunities.models import Opportunity, StageTransition
+from opportunities.services import evidence_publish
 from stages.models import Stage
 
 SEARCH_VECTOR = (
@@ -535,14 +536,12 @@ def block_usage_record(
         )
         if created:
             _log(block, "block.used", actor, opportunity_id=opportunity.pk, stage_id=stage.pk)
-            outbox_publish(
-                topic="building_block.used",
-                payload={
-                    "opportunity_id": opportunity.pk,
-                    "stage_id": stage.pk,
-                    "block_id": block.pk,
-                    "block_kind": block.kind,
-                },
+            evidence_publish(
+                "building_block.used",
+                opportunity,
+                stage_id=stage.pk,
+                block_id=block.pk,
+                block_kind=block.kind,
             )
     return usage
 
@@ -597,14 +596,8 @@ def discovery_links_add(
         ]
         DiscoveryLink.objects.bulk_create(links)
         if links:
-            outbox_publish(
-                topic="discovery.recorded",
-                payload={
-                    "opportunity_id": opportunity.pk,
-                    "stage_id": opportunity.stage_id,
-                    "direction": direction,
-                    "count": len(links),
-                },
+            evidence_publish(
+                "discovery.recorded", opportunity, direction=direction, count=len(links)
             )
     return links
 

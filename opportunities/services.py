@@ -584,7 +584,7 @@ def activity_record(
         )
         activity.full_clean(exclude=["opportunity", "created_by"])
         activity.save()
-        _publish_evidence(
+        evidence_publish(
             "activity.recorded",
             opportunity,
             activity_id=activity.pk,
@@ -594,11 +594,16 @@ def activity_record(
     return activity
 
 
-def _publish_evidence(topic: str, opportunity: Opportunity, **data) -> None:
-    """Announce evidence a checklist item may be completed by (opportunities.automation)."""
+def evidence_publish(topic: str, opportunity: Opportunity, *, stage_id=None, **data) -> None:
+    """Announce evidence a checklist item may be completed by (opportunities.automation), at
+    `stage_id` (default: the deal's current stage)."""
     outbox_publish(
         topic=topic,
-        payload={"opportunity_id": opportunity.pk, "stage_id": opportunity.stage_id, **data},
+        payload={
+            "opportunity_id": opportunity.pk,
+            "stage_id": stage_id or opportunity.stage_id,
+            **data,
+        },
     )
 
 
@@ -680,7 +685,7 @@ def product_gap_create(
     with transaction.atomic():
         gap.full_clean()
         gap.save()
-        _publish_evidence(
+        evidence_publish(
             "gap.recorded", opportunity, gap_id=gap.pk, severity=gap.severity, status=gap.status
         )
     return gap
@@ -827,6 +832,7 @@ __all__ = [
     "esat_invitation_from_token",
     "esat_invitation_token",
     "esat_record",
+    "evidence_publish",
     "opportunity_create",
     "opportunity_delete",
     "opportunity_move_to_stage",
@@ -922,7 +928,7 @@ def esat_invitation_create(
         )
         invitation.full_clean()
         invitation.save()
-        _publish_evidence(
+        evidence_publish(
             "esat.sent", opportunity, stage_id=stage.pk, invitation_id=invitation.pk, email=email
         )
         invitation.survey_link = None

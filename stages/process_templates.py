@@ -45,8 +45,17 @@ class ItemDefinition:
 
     @property
     def condition(self) -> dict:
+        """The condition as `StageItem.evidence_condition` stores it (lists, not tuples)."""
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in self.evidence_condition}  # fmt: skip
+
+
+def condition_pairs(condition: dict) -> tuple:
+    """A stored evidence condition as `ItemDefinition.evidence_condition` holds it: sorted,
+    hashable pairs (the inverse of `ItemDefinition.condition`)."""
+    return tuple(
+        sorted((key, tuple(v) if isinstance(v, list) else v) for key, v in condition.items())
+    )
 
 
 Evidence = tuple[str, dict] | None
@@ -54,10 +63,7 @@ Evidence = tuple[str, dict] | None
 
 def _item(kind, title, description, required, evidence: Evidence) -> ItemDefinition:
     event, condition = evidence or ("", {})
-    pairs = tuple(
-        sorted((key, tuple(v) if isinstance(v, list) else v) for key, v in condition.items())
-    )
-    return ItemDefinition(kind, title, description, required, event, pairs)
+    return ItemDefinition(kind, title, description, required, event, condition_pairs(condition))
 
 
 @dataclass(frozen=True)

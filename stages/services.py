@@ -23,6 +23,7 @@ from stages.process_templates import (
     ProcessTemplate,
     StageDefinition,
     ToolDefinition,
+    condition_pairs,
 )
 from stages.templates_data import PROCESS_TEMPLATES, TOOLS
 
@@ -278,12 +279,7 @@ def process_as_template(process: Process) -> ProcessTemplate:
                         item.description,
                         item.required,
                         item.evidence_event,
-                        tuple(
-                            sorted(
-                                (key, tuple(value) if isinstance(value, list) else value)
-                                for key, value in item.evidence_condition.items()
-                            )
-                        ),
+                        condition_pairs(item.evidence_condition),
                     )
                     for item in sorted(stage.items.all(), key=lambda item: (item.position, item.pk))
                 ),
