@@ -49,7 +49,7 @@ prepare: migrate
 	$(RUN_ENV) $(BIN)/python manage.py snapshot_metrics --backfill 90
 	@echo ""
 	@echo "  EPOS is starting on http://$(HOST):$(PORT)/"
-	@echo "  Demo logins (password epos-demo): sa1..sa9, manager1..manager3, curator1, admin"
+	@echo "  Demo logins (password epos-demo): sa1..sa9, manager1..manager3, curator1, curator2, admin"
 	@echo ""
 
 run: prepare

@@ -22,6 +22,7 @@ from building_blocks.forms import BlockForm, CommentForm, SendBackForm
 from building_blocks.models import BlockVersion, BuildingBlock, DiscoveryLink, TrainingStep
 from building_blocks.uploads import CONTENT_TYPES, INLINE_TYPES
 from epos.lib.errors import DomainError
+from epos.lib.htmx import deal_changed, with_message
 from epos.lib.ids import parse_id
 from epos.lib.markdown import render_markdown
 from epos.lib.roles import user_roles
@@ -444,11 +445,13 @@ def block_restore(request, pk, number):
 
 
 def _panel_response(request, opportunity):
-    return render(
-        request,
-        "building_blocks/partials/_opportunity_panel.html",
-        {"opportunity": opportunity, "flash": True},
+    """The refreshed panel; what happened is said once, as a toast, wherever the user scrolled,
+    and the deal's timeline is told to refresh itself."""
+    said = " ".join(str(message) for message in messages.get_messages(request))
+    response = render(
+        request, "building_blocks/partials/_opportunity_panel.html", {"opportunity": opportunity}
     )
+    return deal_changed(with_message(response, said))
 
 
 @require_POST
@@ -511,7 +514,13 @@ def discovery_add(request, opportunity_id):
     except DomainError as error:
         _report(request, error)
     else:
-        messages.success(request, f"Discovery: {len(links)} new link(s) recorded.")
+        count = len(links)
+        messages.success(
+            request,
+            f"Discovery saved: {count} new link{'s' if count != 1 else ''}."
+            if count
+            else "Nothing new to save: those links were already recorded.",
+        )
     return _after_panel_change(request, opportunity)
 
 

@@ -42,11 +42,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError as exc:
             raise _refuse(request, "Invalid token header.") from exc
-        key = (
-            ApiKey.objects.select_related("user")
-            .filter(digest=ApiKey.digest_of(raw), revoked_at__isnull=True)
-            .first()
-        )
+        # get(), not first(): the digest is unique, and first() would order by the model's
+        # default (creation time), work the ORM and PostgreSQL redo on every API call.
+        try:
+            key = ApiKey.objects.select_related("user").get(
+                digest=ApiKey.digest_of(raw), revoked_at__isnull=True
+            )
+        except ApiKey.DoesNotExist:
+            key = None
         if key is None or not key.user.is_active:
             raise _refuse(request, "Invalid or revoked API key.")
         # Touch last_used_at at most hourly so hot API clients do not write on every call.

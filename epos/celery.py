@@ -3,6 +3,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from epos.env import env_int
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "epos.settings")
 
 app = Celery("epos")
@@ -15,7 +17,11 @@ app.conf.beat_schedule = {
     # Webhook retries whose time came, and attempts whose worker died (their lease ran out).
     "webhooks-sweep": {"task": "integrations.tasks.webhooks_sweep", "schedule": 15.0},
     # One sync run per enabled connection (Vivun, Google); a connection already running is skipped.
-    "sync-fan-out": {"task": "integrations.tasks.sync_fan_out", "schedule": 300.0},
+    # EPOS_SYNC_FAN_OUT_SECONDS shortens it where a test watches a real beat.
+    "sync-fan-out": {
+        "task": "integrations.tasks.sync_fan_out",
+        "schedule": float(env_int("EPOS_SYNC_FAN_OUT_SECONDS", 300)),
+    },
     "metric-snapshot-daily": {
         "task": "metrics.tasks.snapshot_daily",
         "schedule": crontab(minute=5, hour=0),

@@ -36,6 +36,9 @@ INTERNAL_TOPICS = (
     "gap.recorded",
     "building_block.used",
     "discovery.recorded",
+    "qualification.recorded",
+    "deliverable.synced",
+    "document.created",
 )
 
 

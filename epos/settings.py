@@ -287,6 +287,16 @@ EPOS_TASKS_IN_BACKGROUND_THREAD = env_bool("EPOS_TASKS_IN_BACKGROUND_THREAD", Tr
 # Encryption keys for credentials at rest (comma-separated Fernet keys, newest first).
 EPOS_ENCRYPTION_KEYS = env_list("EPOS_ENCRYPTION_KEYS")
 
+# Vivun sync (integrations.sync). Vivun documents no public API, so its HTTP export endpoint is an
+# adapter admins can configure only with this on; the CSV and Salesforce adapters always can.
+EPOS_VIVUN_HTTP_EXPORT = env_bool("EPOS_VIVUN_HTTP_EXPORT", False)
+# Seconds one request of a sync (Salesforce, Vivun) may take to connect and to answer.
+EPOS_SYNC_TIMEOUT = env_int("EPOS_SYNC_TIMEOUT", 60)
+# The longest Retry-After (429) a run waits out in place, and how often; past that the attempt
+# ends and the task retries later.
+EPOS_SYNC_MAX_RETRY_AFTER = env_int("EPOS_SYNC_MAX_RETRY_AFTER", 60)
+EPOS_SYNC_MAX_WAITS = env_int("EPOS_SYNC_MAX_WAITS", 3)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "epos.authentication.ApiKeyAuthentication",

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from epos import views_search
 from epos.health import healthz
 
 api_v1 = [
@@ -43,6 +44,7 @@ urlpatterns = [
     path("imports/", include("opportunities.importers.urls")),
     path("integrations/", include("integrations.urls")),
     path("profile/", include("epos.urls_profile")),
+    path("search/", views_search.search, name="search"),
     path("", include("building_blocks.urls")),
     path("", include("metrics.urls")),
     path("", include("opportunities.urls")),

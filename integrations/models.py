@@ -210,3 +210,124 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"{self.connection_id} run {self.pk} ({self.status})"
+
+
+class SyncedItem(models.Model):
+    """A record a sync brought onto a deal, and the link back to it in the tool it came from.
+
+    Activities and product gaps live in the opportunities app (keyed by `ExternalRef`); this row
+    adds where they came from, so the deal's timeline can link back. A deliverable has no other
+    home: it is shown from here, and a finished one is evidence for the stage item asking for it
+    (the `deliverable.synced` event).
+    """
+
+    class Kind(models.TextChoices):
+        ACTIVITY = "activity", "Activity"
+        PRODUCT_GAP = "product_gap", "Product gap"
+        DELIVERABLE = "deliverable", "Deliverable"
+
+    system = models.CharField(max_length=20, choices=Connection.System.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    external_id = models.CharField(max_length=255)
+    # A sync writes tens of thousands of these: no index beyond the ones reads use (deleting a
+    # connection or a user, rare, scans).
+    # The connection that last wrote it; kept when the connection goes.
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    # Indexed by synced_item_deal_idx, which it leads.
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # The Activity or ProductGap it made (none for a deliverable).
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    occurred_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "kind", "external_id"], name="synced_item_unique_id"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["opportunity", "kind", "-occurred_at"], name="synced_item_deal_idx"
+            ),
+            models.Index(fields=["kind", "object_id"], name="synced_item_object_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.system}:{self.kind}:{self.external_id}"
+
+
+class DriveFile(models.Model):
+    """A deal's folder on the shared drive, or a document copied into it from a template.
+
+    Written once Google created the file (or a lookup found it). The `appProperties` Drive keeps
+    on the file (epos_opportunity_id, epos_item_id) are what a retry finds it by, so a run that
+    died between Google's answer and this row duplicates nothing.
+    """
+
+    class Kind(models.TextChoices):
+        FOLDER = "folder", "Folder"
+        DOCUMENT = "document", "Document"
+
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The checklist item the document is for, and the stage whose entry made it.
+    item = models.ForeignKey(
+        "stages.StageItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stage = models.ForeignKey(
+        "stages.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=300)
+    url = models.URLField(max_length=1000)
+    template_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity"],
+                condition=models.Q(kind="folder"),
+                name="drive_file_one_folder_per_deal",
+            ),
+            models.UniqueConstraint(
+                fields=["opportunity", "item"],
+                condition=models.Q(kind="document"),
+                name="drive_file_one_document_per_item",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["opportunity", "kind", "-created_at"], name="drive_file_deal_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.name}"

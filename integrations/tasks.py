@@ -1,6 +1,7 @@
 """Thin Celery wrappers around the webhook and sync services; each owns only its retry policy."""
 
 import logging
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -8,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connections
 
+from integrations.sync import google_drive
 from integrations.sync import services as sync_services
 from integrations.sync.ports import TransientSourceError
 from integrations.webhooks import services
@@ -91,6 +93,23 @@ def sync_run(self, run_id: int):
     last_attempt = self.request.is_eager or self.request.retries >= self.max_retries
     run = sync_services.sync_run(run_id=run_id, last_attempt=last_attempt)
     return run.status if run else None
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6, soft_time_limit=120, time_limit=180)
+def drive_documents_create(self, connection_id: int, opportunity_id: int, stage_id: int):
+    """The deal's Drive folder and the documents of the stage it entered (google_drive)."""
+    try:
+        return google_drive.drive_documents_create(
+            connection_id=connection_id, opportunity_id=opportunity_id, stage_id=stage_id
+        )
+    except TransientSourceError as error:
+        if self.request.is_eager:
+            # In-process there is no worker to come back later; the Drive connection's next
+            # run (Sync now, or the schedule) catches the deal up.
+            logger.warning("Drive documents of deal %s postponed: %s", opportunity_id, error)
+            return None
+        countdown = min(600, 30 * 2**self.request.retries) + random.uniform(0, 10)
+        raise self.retry(exc=error, countdown=countdown) from error
 
 
 @shared_task

@@ -34,4 +34,5 @@ urlpatterns = [
         {"enabled": False},
         name="connection-disable",
     ),
+    path("drive/opportunities/<int:pk>/folder/", views.drive_folder, name="drive-folder"),
 ]

@@ -10,11 +10,13 @@ from django.views.decorators.http import require_POST, require_safe
 
 from epos.lib.errors import DomainError
 from epos.lib.roles import is_admin
-from integrations.forms import VivunCsvConnectionForm
+from integrations.forms import CONNECTION_FORMS
 from integrations.models import Connection, WebhookDelivery, WebhookSubscription
+from integrations.sync import adapters, google_drive
 from integrations.sync import selectors as sync_selectors
 from integrations.sync import services as sync_services
 from integrations.webhooks import selectors, services
+from opportunities.views.common import get_opportunity_for_user
 
 
 def get_subscription_for_user(request, pk) -> WebhookSubscription:
@@ -50,9 +52,18 @@ def _home(request, *, connection_form=None, status=200):
         context |= {
             "connections": sync_selectors.connections_for_page(),
             "runs": sync_selectors.recent_runs(),
-            "connection_form": connection_form or VivunCsvConnectionForm(),
+            "connection_forms": _connection_forms(connection_form),
         }
     return render(request, "integrations/home.html", context, status=status)
+
+
+def _connection_forms(bound=None) -> list:
+    """One adding form per adapter this server offers; `bound` (a refused one) in its place."""
+    return [
+        bound if bound is not None and bound.adapter == adapter else form_class()
+        for adapter, form_class in CONNECTION_FORMS.items()
+        if adapters.is_available(adapter)
+    ]
 
 
 @require_safe
@@ -90,18 +101,23 @@ def delivery_resend(request, pk):
 @require_POST
 @login_required
 def connection_create(request):
-    """Add a Vivun CSV connection (the one adapter with a form so far)."""
+    """Add a connection with the form of its adapter (`adapter`, the CSV export by default)."""
     if not is_admin(request.user):
         raise Http404("No such page.")
-    form = VivunCsvConnectionForm(request.POST)
+    adapter = request.POST.get("adapter") or Connection.Adapter.VIVUN_CSV
+    form_class = CONNECTION_FORMS.get(adapter)
+    if form_class is None or not adapters.is_available(adapter):
+        return _after(request, "That kind of connection cannot be added here.", error=True)
+    form = form_class(request.POST, request.FILES)
     if form.is_valid():
         try:
             connection = sync_services.connection_create(
                 actor=request.user,
-                system=Connection.System.VIVUN,
-                adapter=Connection.Adapter.VIVUN_CSV,
+                system=form.system,
+                adapter=form.adapter,
                 name=form.cleaned_data["name"],
                 settings=form.settings(),
+                credentials=form.credentials(),
             )
         except DomainError as error:
             form.add_error(None, error.message)
@@ -143,3 +159,14 @@ def connection_set_enabled(request, pk, *, enabled: bool):
     sync_services.connection_update(actor=request.user, connection=connection, enabled=enabled)
     verb = "Enabled" if enabled else "Disabled"
     return _after(request, f"{verb}: {connection.name}.")
+
+
+@require_safe
+@login_required
+def drive_folder(request, pk):
+    """The stage's "Google Docs" tool: the deal's Drive folder once it exists, else Docs."""
+    opportunity = get_opportunity_for_user(request, pk)
+    folder = google_drive.deal_folder(opportunity.pk)
+    if folder is not None:
+        return redirect(folder.url)
+    return redirect(google_drive.docs_tool_url())

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from epos.lib.spreadsheet import csv_text
 from metrics import lanes, selectors
 from metrics.cache import prime, refresh_claim, refresh_release
 from metrics.forms import DashboardForm
@@ -104,13 +105,6 @@ class Dashboard:
         self.tables[table.name] = table
         if chart is not None:
             self.charts[chart.name] = chart
-
-
-def csv_text(value):
-    """Text a spreadsheet must not run as a formula (a deal or person named "=HYPERLINK(...)")."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _csv_value(value, kind: str):

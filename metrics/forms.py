@@ -6,9 +6,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from epos.lib.dates import sane_date_validators
-from metrics.models import Pilot, Quota
+from metrics.models import Pilot, Quota, SaCapacity
 from metrics.selectors import Period
-from opportunities.models import Account, Opportunity
+from metrics.selectors.workload import DEFAULT_WINDOW, WINDOWS
+from metrics.selectors.workload import DRILLS as WORKLOAD_DRILLS
+from opportunities.models import Account, Opportunity, ProductGap
 from stages.models import Process
 
 PERIODS = (
@@ -169,3 +171,94 @@ class QuotaForm(forms.ModelForm):
         self.fields["user"].queryset = users_queryset
         self.fields["user"].label = "Person"
         self.fields["user"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+
+# --- workload ---------------------------------------------------------------------------------
+
+WINDOW_CHOICES = [(days, f"Last {days} days") for days in WINDOWS]
+
+
+class WorkloadForm(forms.Form):
+    """The workload page's filters (also carried by its capacity forms and drill-down links).
+    Choices are handed in: the user's workload teams and the processes."""
+
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    window = forms.TypedChoiceField(
+        coerce=int, choices=WINDOW_CHOICES, required=False, empty_value=DEFAULT_WINDOW
+    )
+    process = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, data, *, teams: list, processes: list):
+        super().__init__(data)
+        self.teams = teams
+        self.processes = processes
+        self.fields["team"].choices = [("", "All my teams")] + [(t.pk, t.name) for t in teams]
+        self.fields["process"].choices = [("", "All processes")] + [
+            (p.pk, f"{p.name} v{p.version}") for p in processes
+        ]
+
+    def chosen_teams(self) -> list:
+        team = self.cleaned_data.get("team")
+        return [t for t in self.teams if team is None or t.pk == team]
+
+    def chosen_process(self):
+        pk = self.cleaned_data.get("process")
+        return next((p for p in self.processes if p.pk == pk), None)
+
+    def chosen_window(self) -> int:
+        return self.cleaned_data.get("window") or DEFAULT_WINDOW
+
+    def query(self) -> dict:
+        """The filters as query parameters, for the links from the page and the CSV."""
+        data = self.cleaned_data
+        params = {
+            "team": data.get("team"),
+            "window": self.chosen_window(),
+            "process": data.get("process"),
+        }
+        return {key: str(value) for key, value in params.items() if value not in (None, "")}
+
+
+class WorkloadDrillForm(WorkloadForm):
+    """Which deals a drill-down lists: `drill`, with `sa` (hours, past target) or `severity`
+    (gaps), under the page's filters."""
+
+    drill = forms.ChoiceField(choices=list(WORKLOAD_DRILLS.items()))
+    sa = forms.IntegerField(required=False, min_value=1)
+    severity = forms.ChoiceField(choices=ProductGap.Severity.choices, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        drill = cleaned.get("drill")
+        if drill in ("past_target", "hours") and not cleaned.get("sa"):
+            self.add_error("sa", "This list is per SA: pass ?sa=<id>.")
+        if drill == "gaps" and not cleaned.get("severity"):
+            self.add_error("severity", "Pick a severity.")
+        return cleaned
+
+
+CAPACITY_MESSAGE = (
+    f"Capacity is the hours a week for pre-sales work: a number from 0 to "
+    f"{SaCapacity.MAX_WEEKLY_HOURS:.0f}, at most one decimal."
+)
+
+
+class CapacityForm(forms.Form):
+    weekly_hours = forms.DecimalField(
+        min_value=0,
+        max_value=SaCapacity.MAX_WEEKLY_HOURS,
+        max_digits=3,
+        decimal_places=1,
+        error_messages={
+            key: CAPACITY_MESSAGE
+            for key in (
+                "required",
+                "invalid",
+                "min_value",
+                "max_value",
+                "max_digits",
+                "max_decimal_places",
+                "max_whole_digits",
+            )
+        },
+    )

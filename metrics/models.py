@@ -1,4 +1,5 @@
-"""What the metrics app stores: quotas, daily pipeline snapshots and process pilots.
+"""What the metrics app stores: quotas, daily pipeline snapshots, process pilots and the weekly
+capacity of each SA (for the workload page).
 
 Every figure itself is computed on the fly by `metrics.selectors` from the event rows of the
 opportunities app; these models only hold what cannot be recomputed later (yesterday's pipeline)
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -183,3 +185,39 @@ class Pilot(models.Model):
         if today <= self.ends_on:
             return "running"
         return "finished"
+
+
+class SaCapacity(models.Model):
+    """The hours a week an SA has for pre-sales work, against which the workload page measures
+    the hours logged on their deals. An SA without a row has `DEFAULT_WEEKLY_HOURS`; a manager
+    of one of the SA's teams (or an admin) sets it, e.g. 20 for a part-timer or a team lead."""
+
+    DEFAULT_WEEKLY_HOURS = Decimal("40")
+    MAX_WEEKLY_HOURS = Decimal("80")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sa_capacity"
+    )
+    weekly_hours = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_WEEKLY_HOURS)],
+        help_text="Hours a week for pre-sales work, 0 to 80.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "SA capacity"
+        verbose_name_plural = "SA capacities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekly_hours__gte=0) & Q(weekly_hours__lte=80),
+                name="sa_capacity_weekly_hours_range",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.weekly_hours} h/week"

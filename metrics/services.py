@@ -14,7 +14,7 @@ from epos.lib.errors import Conflict, Forbidden, InvalidInput
 from epos.lib.figures import figures_changed_on_commit
 from epos.lib.roles import ADMIN, has_role
 from metrics import permissions
-from metrics.models import MetricSnapshot, Pilot, Quota
+from metrics.models import MetricSnapshot, Pilot, Quota, SaCapacity
 from metrics.selectors import open_pipeline_by_stage_and_team, open_pipeline_on
 from opportunities import permissions as opportunity_permissions
 from stages.models import Process
@@ -108,6 +108,31 @@ def quota_set(
         quota.save()
         figures_changed_on_commit()
     return quota
+
+
+def sa_capacity_set(*, actor, sa, weekly_hours: Decimal | int | str) -> SaCapacity:
+    """Set the hours a week `sa` has for pre-sales work (0 to 80), the workload page's
+    capacity. A manager of one of the SA's teams or an admin may; `actor` None is the system."""
+    if actor is not None and not permissions.can_set_capacity(actor, sa):
+        raise Forbidden("A manager sets the capacity of the SAs of the teams they manage.")
+    try:
+        hours = Decimal(str(weekly_hours).strip())
+    except ArithmeticError:
+        hours = None
+    if hours is None or not hours.is_finite():
+        raise InvalidInput(
+            "Enter the hours as a number.", errors={"weekly_hours": [str(weekly_hours)]}
+        )
+    with transaction.atomic():
+        capacity = SaCapacity.objects.select_for_update().filter(user=sa).first() or SaCapacity(
+            user=sa
+        )
+        capacity.weekly_hours = hours
+        capacity.updated_by = actor
+        # The SA and the actor were just read: no need to look them up again.
+        capacity.full_clean(exclude=["user", "updated_by"])
+        capacity.save()
+    return capacity
 
 
 def pilot_create(

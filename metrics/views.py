@@ -1,4 +1,5 @@
-"""Dashboards, the drill-down list behind their bars, quotas and pilots (HTML)."""
+"""Dashboards, the drill-down list behind their bars, quotas, pilots and the SA workload
+(HTML)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,24 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 
 from epos.lib.errors import DomainError
+from epos.lib.htmx import with_message
 from metrics import cache as metric_cache
 from metrics import dashboard as dashboards
 from metrics import permissions, selectors, services, statistics
-from metrics.forms import PilotForm, QuotaForm
+from metrics import workload as workloads
+from metrics.forms import CapacityForm, PilotForm, QuotaForm, WorkloadDrillForm, WorkloadForm
+from opportunities.models import ProductGap
 
 DRILLDOWN_PAGE_SIZE = 100
 DRILLDOWN_EXPORT_LIMIT = 50_000
@@ -329,3 +334,150 @@ def pilot_roll_out(request, pk):
             f"{pilot.process} is now the active version; {pilot.baseline_process} is retired.",
         )
     return redirect("metrics:pilot-detail", pk=pk)
+
+
+# --- workload ---------------------------------------------------------------------------------
+
+WORKLOAD_PAGE_SIZE = 100
+
+
+def _workload_form(request, data, form_class=WorkloadForm):
+    return form_class(
+        data,
+        teams=list(selectors.workload_teams(request.user)),
+        processes=list(selectors.dashboard_processes()),
+    )
+
+
+def _workload_context(request, form, *, errors: dict | None = None) -> dict:
+    """The page's figures under the form's (valid) filters."""
+    window = form.chosen_window()
+    data = selectors.sa_workload(
+        user=request.user,
+        teams=form.chosen_teams(),
+        process=form.chosen_process(),
+        now=timezone.now(),
+    )
+    query = form.query()
+    return {
+        "form": form,
+        "page": workloads.build(data, window=window, filters=query, editable=True, errors=errors),
+        "query": query,
+        "export_url": f"{reverse('metrics:workload')}?{urlencode({**query, 'export': 'csv'})}",
+    }
+
+
+@require_safe
+@login_required
+def workload(request):
+    """Managers' view of their SAs: open deals, hours against capacity, deals past target,
+    and per team the product gaps with the pipeline at risk; `?export=csv` downloads the
+    per-SA table."""
+    _require(permissions.can_view_workload(request.user))
+    form = _workload_form(request, request.GET)
+    if not form.is_valid():
+        return render(request, "metrics/workload.html", {"form": form}, status=400)
+    context = _workload_context(request, form)
+    if request.GET.get("export") == "csv":
+        page = context["page"]
+        return _csv_response(page.table.csv(), f"workload-{page.window}d")
+    return render(request, "metrics/workload.html", context)
+
+
+@require_POST
+@login_required
+def workload_capacity(request, user_id: int):
+    """Set an SA's weekly capacity from the workload table. htmx gets the page's figures again
+    (utilisation follows the capacity), a plain form a redirect; bad input is a 400 that shows
+    its message next to the field."""
+    _require(permissions.can_view_workload(request.user))
+    sa = selectors.active_sa_get(user_id)
+    if sa is None:
+        raise Http404("No such SA.")
+    _require(permissions.can_set_capacity(request.user, sa))
+    # The page's filters come in the query string (metrics.workload.Links.capacity).
+    filters = _workload_form(request, request.GET)
+    if not filters.is_valid():
+        filters = _workload_form(request, {})
+        filters.is_valid()
+    capacity_form = CapacityForm(request.POST)
+    error = ""
+    if capacity_form.is_valid():
+        try:
+            capacity = services.sa_capacity_set(
+                actor=request.user, sa=sa, weekly_hours=capacity_form.cleaned_data["weekly_hours"]
+            )
+        except DomainError as exc:
+            error = exc.message
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    else:
+        error = " ".join(capacity_form.errors["weekly_hours"])
+    name = sa.get_full_name() or sa.username
+    if not request.htmx:
+        if error:
+            messages.error(request, f"{name}: {error}")
+        else:
+            messages.success(
+                request, f"Capacity of {name}: {capacity.weekly_hours:g} hours a week."
+            )
+        return redirect(f"{reverse('metrics:workload')}?{urlencode(filters.query())}")
+    context = _workload_context(request, filters, errors={sa.pk: error} if error else None)
+    html = render_to_string("metrics/partials/_workload_body.html", context, request=request)
+    if error:
+        response = HttpResponse(html, status=400)
+        # epos.js swaps a retargeted 4xx: the message shows next to the field.
+        retarget(response, "#workload-body")
+        reswap(response, "outerHTML")
+        return response
+    return with_message(
+        HttpResponse(html), f"Capacity of {name}: {capacity.weekly_hours:g} hours a week."
+    )
+
+
+@require_safe
+@login_required
+def workload_deals(request):
+    """The deals behind a number of the workload page: an SA's deals past target or with hours
+    in the window, or a team's open deals with a gap of one severity."""
+    _require(permissions.can_view_workload(request.user))
+    form = _workload_form(request, request.GET, WorkloadDrillForm)
+    if not form.is_valid():
+        return render(request, "metrics/workload_deals.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    sa = None
+    if data.get("sa"):
+        sa = selectors.workload_sa(user=request.user, pk=data["sa"])
+        if sa is None:
+            raise Http404("No such SA in your teams.")
+    window = form.chosen_window()
+    deals = selectors.workload_deals(
+        user=request.user,
+        drill=data["drill"],
+        now=timezone.now(),
+        owner_id=sa["id"] if sa else None,
+        team_ids=[team.pk for team in form.chosen_teams()],
+        window=window,
+        severity=data.get("severity") or None,
+        process=form.chosen_process(),
+    )
+    page = Paginator(deals, WORKLOAD_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    team = data.get("team")
+    return render(
+        request,
+        "metrics/workload_deals.html",
+        {
+            "form": form,
+            "page": page,
+            "drill": data["drill"],
+            "sa": sa,
+            "window": window,
+            "severity": dict(ProductGap.Severity.choices).get(data.get("severity") or ""),
+            "team": next((t for t in form.teams if t.pk == team), None),
+            "process": form.chosen_process(),
+            "query": query.urlencode(),
+            "back_url": f"{reverse('metrics:workload')}?{urlencode(form.query())}",
+        },
+    )

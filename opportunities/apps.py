@@ -6,6 +6,9 @@ class OpportunitiesConfig(AppConfig):
 
     def ready(self):
         from epos.outbox import register_consumer
+        from opportunities import search, timeline
         from opportunities.automation import complete_from_evidence
 
         register_consumer("checklist-evidence", complete_from_evidence)
+        search.register()
+        timeline.register_own_sources()

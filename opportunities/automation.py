@@ -4,7 +4,8 @@ A stage item may name the event that proves it done (`StageItem.evidence_event`)
 on that event's data (`evidence_condition`): {"kind": "demo"} matches an equal value,
 {"min_score": 4} a value at least that high. When such an event is published for a deal (the
 outbox: `esat.sent` when a survey goes out, `activity.recorded`, `gap.recorded`,
-`building_block.used`, `discovery.recorded`, `esat.received`, and the sync jobs' events), this
+`building_block.used`, `discovery.recorded`, `esat.received`, `qualification.recorded` with its
+BANT answers and verdict, and the sync jobs' events), this
 consumer completes the matching open items of the deal's current stage, and of the stage the
 event names, in its own transaction, with the evidence linked and the event's id kept.
 
@@ -33,6 +34,7 @@ EVIDENCE_NAMES = {
     "discovery.recorded": "discovery recorded",
     "document.created": "a document created",
     "deliverable.synced": "a deliverable from Vivun",
+    "qualification.recorded": "the qualification's answers",
 }
 
 

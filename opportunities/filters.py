@@ -1,7 +1,10 @@
 """FilterSets shared by the HTML lists and the API."""
 
+from urllib.parse import urlencode
+
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django_filters import rest_framework as filters
 
 from epos.lib.filters import IsoDateTimeFilter
@@ -48,6 +51,68 @@ class OpportunityFilter(filters.FilterSet):
             content_type=ContentType.objects.get_for_model(Opportunity),
         )
         return queryset.filter(pk__in=refs.values("object_id"))
+
+
+# The opportunity list's sortable columns: ?sort=<key> ascending, ?sort=-<key> descending. Text
+# sorts as people read it (case left aside); empty values come last either way; the id breaks
+# ties in the same direction, so a page never repeats or skips a deal of the one before it.
+OPPORTUNITY_SORTS = {
+    "name": (Lower("name"),),
+    "account": (Lower("account__name"),),
+    "stage": (Lower("process__name"), F("stage__position")),
+    "owner": (Lower("owner__first_name"), Lower("owner__last_name"), Lower("owner__username")),
+    "amount": (F("amount"),),
+    "close": (F("expected_close_date"),),
+    "created": (F("created_at"),),
+}
+# Columns that may be empty; the others are asked without NULLS LAST, which would keep
+# PostgreSQL from reading the default order (newest first) off its index.
+NULLABLE_SORTS = {"account", "owner", "amount", "close"}
+DEFAULT_OPPORTUNITY_SORT = "-created"
+
+
+def opportunity_sort(value: str | None) -> str:
+    """The sort in force for ?sort=`value`: the value when it names a sortable column, else the
+    default (an unknown key is ignored, never an error)."""
+    value = (value or "").strip()
+    key = value.removeprefix("-")
+    return value if key in OPPORTUNITY_SORTS else DEFAULT_OPPORTUNITY_SORT
+
+
+def opportunity_ordering(sort: str | None) -> list:
+    """The ORDER BY of ?sort=`sort` (the default for an unknown key), the id last."""
+    sort = opportunity_sort(sort)
+    key, descending = sort.removeprefix("-"), sort.startswith("-")
+    nulls_last = True if key in NULLABLE_SORTS else None
+    ordering = [
+        expression.desc(nulls_last=nulls_last)
+        if descending
+        else expression.asc(nulls_last=nulls_last)
+        for expression in OPPORTUNITY_SORTS[key]
+    ]
+    return [*ordering, F("pk").desc() if descending else F("pk").asc()]
+
+
+class OpportunityListFilter(OpportunityFilter):
+    """The HTML list's FilterSet: the API's filters plus the list's column sort."""
+
+    sort = filters.CharFilter(method="filter_sort", label="Sort by")
+
+    def filter_sort(self, queryset, name, value):
+        return queryset.order_by(*opportunity_ordering(value))
+
+
+def list_query_string(params) -> str:
+    """The filters and sort of a list's query string (a QueryDict), in a fixed order, without
+    the page, empty values or anything the list does not read: what a saved view stores, so
+    the same list always gives the same string."""
+    pairs = [
+        (key, value)
+        for key in OpportunityListFilter.base_filters
+        for value in params.getlist(key)
+        if value.strip()
+    ]
+    return urlencode(pairs)
 
 
 class AccountFilter(filters.FilterSet):

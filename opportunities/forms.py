@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from epos.lib.ids import parse_id
@@ -264,14 +267,36 @@ class OpportunityForm(forms.ModelForm):
         }
 
 
+ACCOUNT_ID_SUFFIX = re.compile(r"\s*·\s*#(\d+)$")
+
+
+def account_choice_label(account, *, ambiguous: bool) -> str:
+    """What the account type-ahead offers: the name, and its number when names repeat."""
+    return f"{account.name} · #{account.pk}" if ambiguous else account.name
+
+
 class OpportunityCreateForm(forms.Form):
     process = forms.ModelChoiceField(queryset=None, empty_label=None)
     name = forms.CharField(max_length=200)
     account = forms.ModelChoiceField(
-        queryset=Account.objects.none(), required=False, empty_label="— pick an account —"
+        queryset=Account.objects.none(), required=False, widget=forms.HiddenInput
     )
+    # One field for both: a name the type-ahead offers picks that account, any other creates one.
     new_account_name = forms.CharField(
-        required=False, max_length=200, label="…or a new account", help_text="Creates the account"
+        required=False,
+        max_length=200,
+        label="Account",
+        help_text="Type to find an account; a name that matches none creates it.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "list": "account-suggestions",
+                "data-account-typeahead": "",
+            }
+        ),
+    )
+    account_executive = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— none yet —", label="Account executive"
     )
     amount = forms.DecimalField(
         min_value=0,
@@ -290,20 +315,56 @@ class OpportunityCreateForm(forms.Form):
     )
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="My team")
 
-    def __init__(self, *args, processes, teams, **kwargs):
+    field_order = [
+        "process", "name", "new_account_name", "account", "amount", "currency", "account_executive",
+        "product", "use_case", "source", "approach", "expected_close_date", "team",
+    ]  # fmt: skip
+
+    def __init__(self, *args, processes, teams, accounts, people=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["process"].queryset = processes
-        self.fields["account"].queryset = Account.objects.order_by("name")
+        self.accounts = accounts
+        self.fields["account"].queryset = accounts
         self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])
+        executive = self.fields["account_executive"]
+        executive.queryset = get_user_model().objects.filter(pk__in=[u.pk for u in people])
+        executive.label_from_instance = lambda user: user.get_full_name() or user.username
 
     def clean_currency(self):
         return self.cleaned_data["currency"].upper()
 
     def clean(self):
         data = super().clean()
-        if data.get("account") and data.get("new_account_name"):
+        account, typed = data.get("account"), (data.get("new_account_name") or "").strip()
+        labels = {account.name, account_choice_label(account, ambiguous=True)} if account else set()
+        if account and typed and typed not in labels:
             raise forms.ValidationError("Pick an existing account or name a new one, not both.")
+        if account is None and typed:
+            data["account"], data["new_account_name"] = self._typed_account(typed), typed
+            if data["account"] is not None:
+                data["new_account_name"] = ""
+        elif account is not None:
+            data["new_account_name"] = ""
         return data
+
+    def _typed_account(self, typed: str):
+        """The account a typed name means: `Name · #id` from the type-ahead, or the one account
+        of that name; None for a new name. Several of that name: the user must pick one."""
+        suffix = ACCOUNT_ID_SUFFIX.search(typed)
+        if suffix:
+            found = self.accounts.filter(pk=int(suffix.group(1))).first()
+            if found is None:
+                raise forms.ValidationError({"new_account_name": "That account no longer exists."})
+            return found
+        same = list(self.accounts.filter(name__iexact=typed)[:2])
+        if len(same) > 1:
+            raise forms.ValidationError(
+                {
+                    "new_account_name": f"Several accounts are named “{typed}”: "
+                    "pick one of the suggestions."
+                }
+            )
+        return same[0] if same else None
 
 
 class AccountForm(forms.ModelForm):
@@ -318,9 +379,17 @@ class AccountForm(forms.ModelForm):
             "employees",
             "country",
             "city",
+            "domain",
             "has_own_infrastructure",
             "business_context",
             "team",
         ]
         widgets = {"business_context": forms.Textarea(attrs={"rows": 6})}
         help_texts = {"business_context": "Markdown: what the business does and what worries it"}
+
+
+class SavedViewForm(forms.Form):
+    """Save the list as it is shown (`query`: its query string) under a name."""
+
+    name = forms.CharField(max_length=80, strip=True)
+    query = forms.CharField(required=False, max_length=2000)

@@ -5,14 +5,22 @@ building block's effectiveness (building_blocks) and the pilots all use these ex
   only deals whose clock started count (`CLOCKED`).
 - Win rate: won / (won + lost); qualified-out deals count in neither (`win_rate`).
 - A stay in a stage: `left_at − moved_at` of its transition (`visit_length`).
+- Weighted amount of open deals: amount × the stage's probability / 100 (`weighted_amount`).
+- Past target: a stay still going on that began more than the stage's `target_days` before
+  now (`past_target_q`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
 from django.db import NotSupportedError
-from django.db.models import F, FloatField, Func, Q
+from django.db.models import Case, DateTimeField, F, FloatField, Func, Q, Value, When
 
 from opportunities.models import Opportunity
+from stages.models import Stage
 
 WON = Q(outcome=Opportunity.Outcome.WON)
 LOST = Q(outcome=Opportunity.Outcome.LOST)
@@ -20,6 +28,13 @@ CLOCKED = Q(engaged_at__isnull=False)
 
 
 SECONDS_PER_DAY = 86400
+
+
+def weighted_amount(amount, probability):
+    """What an open stage's amount is worth at its probability; unknown stays unknown."""
+    if amount is None or probability is None:
+        return None
+    return amount * Decimal(probability) / 100
 
 
 class DaysBetween(Func):
@@ -72,6 +87,32 @@ def visit_length() -> DaysBetween:
     """How long a completed visit of a stage lasted, in days. On PostgreSQL the index
     `transition_stay_idx` (opportunities migration 0008) holds this very expression."""
     return DaysBetween(F("left_at"), F("moved_at"))
+
+
+def past_target_q(
+    stages: Iterable[Stage],
+    now: datetime,
+    *,
+    stage_field: str = "to_stage_id",
+    entered_field: str = "moved_at",
+) -> Q | None:
+    """A visit of a stage still going on is past the stage's target when it began more than
+    `target_days` before `now`. None when no stage given has a target.
+
+    The rule of every "past target" figure (the dashboards, the workload page, My day): the
+    open visits of `time_in_stage` (a transition's `to_stage_id` and `moved_at`) and an open
+    deal's current stage (`stage_id` and `stage_entered_at`, which its last transition set).
+    The deadlines are literals, one per stage, so the planner sees plain timestamps.
+    """
+    deadlines = [
+        When(**{stage_field: stage.pk}, then=Value(now - timedelta(days=stage.target_days)))
+        for stage in stages
+        if stage.target_days
+    ]
+    if not deadlines:
+        return None
+    deadline = Case(*deadlines, default=None, output_field=DateTimeField())
+    return Q(**{f"{entered_field}__lt": deadline})
 
 
 def ratio(part, whole) -> float | None:

@@ -1,5 +1,10 @@
 from django.conf import settings
-from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    DomainNameValidator,
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+)
 from django.db import models
 from django.db.models import Q
 
@@ -49,6 +54,18 @@ class Account(models.Model):
     employees = models.PositiveIntegerField(null=True, blank=True)
     country = models.CharField(max_length=80, blank=True)
     city = models.CharField(max_length=80, blank=True)
+    # The email domain of the customer's people: a calendar meeting with an attendee at this
+    # domain is linked to the account's deal (integrations.sync.google_calendar).
+    domain = models.CharField(
+        "email domain",
+        max_length=253,
+        blank=True,
+        validators=[
+            DomainNameValidator(message="Enter a domain like acme.com (no @, no http://).")
+        ],
+        help_text="The customer's email domain, e.g. acme.com: calendar meetings with someone "
+        "there are linked to this account's deal.",
+    )
     has_own_infrastructure = models.BooleanField(null=True, blank=True)
     business_context = models.TextField(
         blank=True, max_length=20_000, validators=[MaxLengthValidator(20_000)], help_text="Markdown"
@@ -58,10 +75,17 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["name"])]
+        indexes = [
+            models.Index(fields=["name"]),
+            models.Index(fields=["domain"], name="account_domain_idx"),
+        ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        # Stored lowercase: domains are matched against attendees' addresses as they come.
+        self.domain = self.domain.strip().lower()
 
 
 class Contact(models.Model):
@@ -442,6 +466,27 @@ class EsatInvitation(models.Model):
         return self.answered_at is not None
 
 
+class SavedView(models.Model):
+    """A user's named opportunity list: the filters and sort of the list's query string."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 __all__ = [
     "Account",
     "Activity",
@@ -452,6 +497,7 @@ __all__ = [
     "Opportunity",
     "ProductGap",
     "Qualification",
+    "SavedView",
     "Stage",
     "StageItem",
     "StageTransition",

@@ -69,10 +69,10 @@ def can_view_opportunity(user, opportunity) -> bool:
         return True
     if not roles & {SA, MANAGER}:
         return False
+    # The deal's own people first: they need no look-up of the user's teams.
     return (
-        opportunity.team_id in visible_team_ids(user)
-        or opportunity.owner_id == user.pk
-        or opportunity.account_executive_id == user.pk
+        user.pk in (opportunity.owner_id, opportunity.account_executive_id)
+        or opportunity.team_id in visible_team_ids(user)
     )
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from epos.lib.roles import MANAGER, SA
 from opportunities import permissions
+from opportunities.filters import OpportunityListFilter, opportunity_ordering
 from opportunities.models import (
     Account,
     Activity,
@@ -33,6 +34,7 @@ from opportunities.models import (
     EsatResponse,
     Opportunity,
     ProductGap,
+    SavedView,
     StageTransition,
     Team,
 )
@@ -81,6 +83,23 @@ def opportunity_list_for_api(*, user) -> QuerySet[Opportunity]:
 
 def opportunity_get(*, user, pk) -> Opportunity | None:
     return opportunity_list(user=user).filter(pk=pk).first()
+
+
+def opportunity_to_move(*, user, pk) -> Opportunity | None:
+    """The deal an API move names, or None if `user` may not see it, with the relations the
+    answer prints but its stage, which the move replaces. ValueError if `pk` is no id.
+
+    Read by key and judged by `permissions.can_view_opportunity` (the same rule as
+    `opportunity_visibility_q`): PostgreSQL plans a key lookup with four outer joins in half
+    the CPU of one that also joins the stage and ORs the visibility filter, and the deal's own
+    people need no look-up of their teams."""
+    try:
+        opportunity = Opportunity.objects.select_related(
+            "account", "owner", "account_executive", "team"
+        ).get(pk=pk)
+    except Opportunity.DoesNotExist:
+        return None
+    return opportunity if permissions.can_view_opportunity(user, opportunity) else None
 
 
 def transition_list(*, opportunity: Opportunity) -> QuerySet[StageTransition]:
@@ -240,10 +259,19 @@ def _with_card_fields(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    # The next planned activity (a meeting booked, a demo scheduled), shown on the card.
+    upcoming = (
+        Activity.objects.filter(opportunity_id=OuterRef("pk"), occurred_at__gte=timezone.now())
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
     return (
         queryset.select_related("account", "owner")
         .only(*CARD_FIELDS)
-        .annotate(checklist_done=Coalesce(Subquery(done, output_field=IntegerField()), 0))
+        .annotate(
+            checklist_done=Coalesce(Subquery(done, output_field=IntegerField()), 0),
+            next_activity_at=Subquery(upcoming),
+        )
     )
 
 
@@ -279,6 +307,23 @@ def board_column_cards(
     """One column's cards past the first page ("load more")."""
     queryset = _board_base(user=user, process=process, filters=filters).filter(stage=stage)
     return list(_with_card_fields(queryset).order_by(*filters.ordering)[offset : offset + limit])
+
+
+def board_moved_since(*, process: Process, since, limit: int) -> list[int]:
+    """The deals of `process` that entered a stage after `since` (at most `limit`): what a
+    live board re-renders. Reads the (to_stage, moved_at) index, one range per stage."""
+    return list(
+        StageTransition.objects.filter(to_stage__process=process, moved_at__gt=since)
+        .order_by()
+        .values_list("opportunity_id", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def board_cards_by_id(*, user, process: Process, filters: BoardFilters, ids) -> list[Opportunity]:
+    """Those of `ids` that the board, with these filters, shows; the others left it."""
+    queryset = _board_base(user=user, process=process, filters=filters).filter(pk__in=ids)
+    return list(_with_card_fields(queryset))
 
 
 def board_card(*, user, pk) -> Opportunity | None:
@@ -424,12 +469,8 @@ def checklist_by_item(*, opportunity: Opportunity) -> dict[int, ChecklistComplet
     }
 
 
-def opportunity_activities(*, opportunity: Opportunity, limit: int = 50) -> list[Activity]:
-    return list(
-        Activity.objects.filter(opportunity=opportunity)
-        .select_related("created_by")
-        .order_by("-occurred_at", "-pk")[:limit]
-    )
+def opportunity_activity_count(*, opportunity: Opportunity) -> int:
+    return Activity.objects.filter(opportunity=opportunity).count()
 
 
 def opportunity_product_gaps(*, opportunity: Opportunity) -> list[ProductGap]:
@@ -498,3 +539,95 @@ def account_list_with_counts(*, user) -> QuerySet[Account]:
 
 def account_opportunities(*, user, account: Account) -> QuerySet[Opportunity]:
     return opportunity_list(user=user).filter(account=account).order_by("outcome", "-created_at")
+
+
+# --- the opportunity list: filters, sort, saved views, bulk actions ---------------------------
+
+
+def opportunity_list_params(params, *, user):
+    """The list's query string as its FilterSet reads it: owner "me" is the user; open deals
+    unless an outcome is asked for ("all": any outcome)."""
+    data = params.copy()
+    if data.get("owner") == "me":
+        data["owner"] = str(user.pk)
+    if "outcome" not in data:
+        data["outcome"] = Opportunity.Outcome.OPEN
+    elif data.get("outcome") == "all":
+        data.pop("outcome")
+    return data
+
+
+def opportunity_list_filtered(*, user, params) -> OpportunityListFilter:
+    """The list's FilterSet over the deals `user` may see: newest first unless ?sort= names a
+    column. The page, the CSV export and the saved views all read through it."""
+    queryset = opportunity_list(user=user).order_by(*opportunity_ordering(None))
+    return OpportunityListFilter(opportunity_list_params(params, user=user), queryset=queryset)
+
+
+# What the CSV export writes of each deal: plain values, no model instances (an export of
+# thousands of rows spends its time building objects otherwise).
+EXPORT_FIELDS = (
+    "pk",
+    "name",
+    "account__name",
+    "process__name",
+    "stage__name",
+    "outcome",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+    "account_executive__first_name",
+    "account_executive__last_name",
+    "account_executive__username",
+    "team__name",
+    "amount",
+    "currency",
+    "product",
+    "use_case",
+    "source",
+    "expected_close_date",
+    "created_at",
+    "closed_at",
+    "loss_reason",
+)
+
+
+def opportunity_export_rows(queryset: QuerySet[Opportunity]):
+    """The rows of a filtered, sorted list as dicts of EXPORT_FIELDS, read in chunks (a
+    server-side cursor on PostgreSQL): one query, whatever the length."""
+    return queryset.values(*EXPORT_FIELDS).iterator(chunk_size=2000)
+
+
+def list_processes_with_stages() -> list[Process]:
+    """The active processes with their stages in order: the process filter and the stages a
+    bulk move offers."""
+    stages = Prefetch("stages", queryset=Stage.objects.order_by("position", "pk"))
+    return list(active_processes().prefetch_related(stages))
+
+
+def stage_with_process(*, pk) -> Stage | None:
+    if pk is None:
+        return None
+    return Stage.objects.select_related("process").filter(pk=pk).first()
+
+
+def opportunities_by_ids(*, user, ids) -> dict[int, Opportunity]:
+    """The deals among `ids` that `user` may see (the others are simply absent)."""
+    return {deal.pk: deal for deal in opportunity_list(user=user).filter(pk__in=list(ids))}
+
+
+def active_user(*, pk) -> object | None:
+    if pk is None:
+        return None
+    return get_user_model().objects.filter(pk=pk, is_active=True).first()
+
+
+def saved_view_list(*, user) -> list[SavedView]:
+    return list(SavedView.objects.filter(user=user).order_by("name", "pk"))
+
+
+def saved_view_get(*, user, pk) -> SavedView | None:
+    """One of `user`'s own views; another user's is None (a 404), as if it did not exist."""
+    if pk is None:
+        return None
+    return SavedView.objects.filter(user=user, pk=pk).first()

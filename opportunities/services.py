@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from opportunities.models import (
     Opportunity,
     ProductGap,
     Qualification,
+    SavedView,
     StageTransition,
     Team,
 )
@@ -100,7 +101,10 @@ def _check_assignment(actor, *, team, owner, account_executive, changing=()) -> 
 
 
 def _process_rules(process_id: int) -> tuple[rules.ProcessRules, dict[int, Stage]]:
-    stages = {stage.pk: stage for stage in Stage.objects.filter(process_id=process_id)}
+    # By position alone: Stage's default order starts with its process's (name, version), a
+    # join that orders nothing here.
+    rows = Stage.objects.filter(process_id=process_id).order_by("position")
+    stages = {stage.pk: stage for stage in rows}
     return rules.ProcessRules.of(stages.values()), stages
 
 
@@ -234,13 +238,13 @@ def _open_required_items(opportunity_id: int, stage_keys: list[int]) -> dict[int
     """The required items of these stages that the deal has not done, by stage."""
     if not stage_keys:
         return {}
-    done = ChecklistCompletion.objects.filter(
-        item_id=OuterRef("pk"), opportunity_id=opportunity_id, done=True
-    )
+    # NOT IN rather than NOT EXISTS: the same rows (item_id is never null) for a third less of
+    # the ORM's work building the query, on every forward move.
+    done = ChecklistCompletion.objects.filter(opportunity_id=opportunity_id, done=True)
     open_items: dict[int, list[rules.Item]] = {}
     rows = (
         StageItem.objects.filter(stage_id__in=stage_keys, required=True)
-        .filter(~Exists(done))
+        .exclude(pk__in=done.values("item_id"))
         .order_by("position", "pk")
         .values_list("stage_id", "pk", "title")
     )
@@ -757,6 +761,17 @@ def qualification_update(*, opportunity: Opportunity, actor, **answers) -> Quali
         qualification.updated_by = actor
         qualification.full_clean()
         qualification.save()
+        # The answers are evidence: "Need: a clear business need is stated" completes on need=yes.
+        evidence_publish(
+            "qualification.recorded",
+            opportunity,
+            **{
+                field: getattr(qualification, field)
+                for field in ("budget", "authority", "need", "timeline")
+            },
+            verdict=qualification.verdict,
+            score=qualification.score,
+        )
     return qualification
 
 
@@ -1010,3 +1025,34 @@ def esat_invitation_answer(*, token: str, score: int, comment: str = "") -> Esat
         locked.response = response
         locked.save(update_fields=["answered_at", "response"])
     return response
+
+
+# --- saved views of the opportunity list ----------------------------------------------------
+
+MAX_SAVED_VIEWS = 50
+
+
+def saved_view_save(*, actor, name: str, query: str) -> SavedView:
+    """Save the list's filters and sort (`query`, a query string) as `actor`'s view `name`;
+    saving under a name the user already has replaces that view's query."""
+    name = name.strip()
+    view = SavedView(user=actor, name=name, query=query)
+    view.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        mine = SavedView.objects.filter(user=actor)
+        if not mine.filter(name=name).exists() and mine.count() >= MAX_SAVED_VIEWS:
+            raise InvalidInput(
+                f"You have {MAX_SAVED_VIEWS} saved views: delete one before saving another."
+            )
+        # update_or_create retries its read when a concurrent save of the same name wins the
+        # unique constraint, so a double click saves one view, not an error.
+        view, _ = SavedView.objects.update_or_create(
+            user=actor, name=name, defaults={"query": query}
+        )
+    return view
+
+
+def saved_view_delete(*, view: SavedView, actor) -> None:
+    if view.user_id != actor.pk:
+        raise Forbidden("That view belongs to someone else.")
+    view.delete()

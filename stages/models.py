@@ -116,6 +116,7 @@ EVIDENCE_EVENTS = (
     "discovery.recorded",
     "document.created",
     "deliverable.synced",
+    "qualification.recorded",
 )
 
 

@@ -362,6 +362,55 @@ def process_activate(*, process: Process, actor) -> Process:
     return locked
 
 
+def process_create(
+    *,
+    template: ProcessTemplate,
+    actor,
+    status: str = Process.Status.DRAFT,
+    based_on: Process | None = None,
+) -> Process:
+    """A process written from `template` by people (or the demo data), not a built-in one:
+    the loader never touches it. A template of a slug that exists becomes its next version.
+
+    Nothing else changes status: a draft waits for `process_activate`; an active process runs
+    next to the others, as a pilot's does (`metrics.services.pilot_roll_out` retires the
+    baseline once the pilot has proved itself). One version of a slug is active at a time, so
+    a new active version of a slug in use is refused. `based_on`: the process it was derived
+    from (by default, the slug's latest version).
+    """
+    if actor is not None and not has_role(actor, ADMIN, CURATOR):
+        raise Forbidden("Only curators and admins write processes.")
+    tools_by_slug = {tool.slug: tool for tool in Tool.objects.all()}
+    problems = _template_problems(template, set(tools_by_slug))
+    if problems:
+        raise InvalidTemplate(template.slug, problems)
+    with transaction.atomic():
+        latest = (
+            Process.objects.select_for_update()
+            .filter(slug=template.slug)
+            .order_by("-version")
+            .first()
+        )
+        if status == Process.Status.ACTIVE and (
+            Process.objects.filter(slug=template.slug, status=Process.Status.ACTIVE).exists()
+        ):
+            raise InvalidInput(
+                f"{template.slug!r} has an active version already: write a draft and activate it."
+            )
+        process = Process(
+            slug=template.slug,
+            name=template.name,
+            description=template.description,
+            status=status,
+            version=latest.version + 1 if latest else 1,
+            based_on=based_on or latest,
+        )
+        process.full_clean()
+        process.save()
+        _stages_write(process, template, tools_by_slug)
+    return process
+
+
 def processes_load_builtin(
     *,
     templates: Sequence[ProcessTemplate] | None = None,

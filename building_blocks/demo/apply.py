@@ -51,20 +51,21 @@ def _say(stdout, text: str) -> None:
         stdout.write(text)
 
 
-def _people():
+def _people() -> tuple[list, dict]:
+    """The curators who write the blocks, and who reviews each one's: the next curator (the
+    last one's, the first's), so each has work in the other's queue; with a single curator,
+    an admin reviews."""
     users = get_user_model().objects
-    curator = users.filter(username="curator1").first() or (
-        users.filter(groups__name=CURATOR).order_by("pk").first()
-    )
-    reviewer = (
-        (
-            users.filter(groups__name__in=[CURATOR, ADMIN]).exclude(pk=getattr(curator, "pk", None))
-            | users.filter(is_superuser=True).exclude(pk=getattr(curator, "pk", None))
-        )
-        .order_by("username")
-        .first()
-    )
-    return curator, reviewer
+    authors = list(users.filter(groups__name=CURATOR).order_by("username"))
+    if len(authors) > 1:
+        return authors, {a.pk: authors[(i + 1) % len(authors)] for i, a in enumerate(authors)}
+    others = users.filter(groups__name=ADMIN) | users.filter(is_superuser=True)
+    if authors:
+        others = others.exclude(pk=authors[0].pk)
+    reviewer = others.order_by("username").first()
+    if not authors or reviewer is None:
+        return [], {}
+    return authors, {authors[0].pk: reviewer}
 
 
 def _first_draft(spec: dict, field: str) -> str:
@@ -76,9 +77,12 @@ def _first_draft(spec: dict, field: str) -> str:
     return "\n\n".join(sections[:-1]) + "\n" if len(sections) > 1 else text.strip() + "\n"
 
 
-def _write_blocks(rng, curator, reviewer, needs, now) -> dict[str, BuildingBlock]:
+def _write_blocks(rng, authors, reviewers, needs, now) -> dict[str, BuildingBlock]:
+    """Each block by one of the curators in turn, reviewed by its author's reviewer."""
     blocks = {}
-    for spec in BLOCKS:
+    for index, spec in enumerate(BLOCKS):
+        curator = authors[index % len(authors)]
+        reviewer = reviewers[curator.pk]
         edits = EDITS.get(spec["title"], [])
         initial = {field: _first_draft(spec, field) for field, _ in edits}
         block = services.block_create(
@@ -265,15 +269,15 @@ def seed(*, rng: random.Random, stdout=None) -> dict | None:
     if BuildingBlock.objects.exists():
         _say(stdout, "Building blocks already exist; demo blocks not loaded.")
         return None
-    curator, reviewer = _people()
-    if curator is None or reviewer is None:
+    authors, reviewers = _people()
+    if not authors:
         _say(stdout, "No curator and second reviewer found; demo blocks not loaded.")
         return None
     now = timezone.now()
     with transaction.atomic():
         services.catalog_load()
         needs = {need.slug: need for need in TechnicalNeed.objects.all()}
-        blocks = _write_blocks(rng, curator, reviewer, needs, now)
+        blocks = _write_blocks(rng, authors, reviewers, needs, now)
         usages = _record_usages(rng, blocks, now)
         discovery = _discovery(rng)
         paths, completions = _training(rng, blocks, now)

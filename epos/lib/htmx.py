@@ -9,3 +9,13 @@ def with_message(response: HttpResponse, message: str) -> HttpResponse:
     if message:
         trigger_client_event(response, "epos:toast", {"message": message})
     return response
+
+
+def deal_changed(response: HttpResponse, *, evidence: bool = True) -> HttpResponse:
+    """Tell the deal page that something on the deal changed: its timeline reloads itself, and
+    with `evidence` (what was recorded may complete checklist items, opportunities.automation)
+    so does the checklist."""
+    trigger_client_event(response, "epos:deal-changed", {})
+    if evidence:
+        trigger_client_event(response, "epos:evidence", {})
+    return response

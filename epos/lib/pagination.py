@@ -11,11 +11,15 @@ class DeferredJoinPaginator(Paginator):
     database walks an index), and the one statement joins the 50 rows it returns.
     """
 
+    # Also the first page: for a list sorted by a joined or unindexed column (the opportunity
+    # list's owner, stage, amount), where the database would join every matching row to sort.
+    first_page_too = False
+
     def _get_page(self, object_list, number, paginator):
         # `object_list`: Django's slice of the list for this page.
         if (
             isinstance(object_list, QuerySet)
-            and object_list.query.low_mark
+            and (object_list.query.low_mark or self.first_page_too)
             and object_list.query.select_related
         ):
             object_list = self.object_list.filter(pk__in=object_list.values("pk"))

@@ -106,11 +106,13 @@ _SECTIONS = (
     ("/board/", "board"),
     ("/opportunities/", "opportunities"),
     ("/blocks/", "blocks"),
-    # The discovery catalog and training paths are tabs of the building-block section.
-    ("/catalog/", "blocks"),
-    ("/training/", "blocks"),
+    # The discovery catalog and training paths have top entries of their own (and stay tabs
+    # of the building-block pages).
+    ("/catalog/", "catalog"),
+    ("/training/", "training"),
     ("/dashboards/", "dashboards"),
     ("/pilots/", "pilots"),
+    ("/workload/", "workload"),
     ("/imports/", "imports"),
 )
 

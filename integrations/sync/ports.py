@@ -19,7 +19,7 @@ class TransientSourceError(SourceError):
 
 @dataclass(frozen=True)
 class ActivityRow:
-    line: int
+    line: int | str  # the line of a file, or the record of an API ("vh__Activity__c a0B…")
     external_id: str
     opportunity_ref: str
     epos_opportunity_id: int | None
@@ -28,11 +28,12 @@ class ActivityRow:
     duration_minutes: int | None
     summary: str
     sa_email: str
+    url: str = ""  # the record in Vivun
 
 
 @dataclass(frozen=True)
 class ProductGapRow:
-    line: int
+    line: int | str
     external_id: str
     opportunity_ref: str
     epos_opportunity_id: int | None
@@ -40,6 +41,25 @@ class ProductGapRow:
     description: str
     severity: str
     status: str
+    sa_email: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class DeliverableRow:
+    """A deliverable made for a deal (a POC report, a technical win document): evidence for the
+    stage item that asks for it (the `deliverable.synced` event)."""
+
+    line: int | str
+    external_id: str
+    opportunity_ref: str
+    epos_opportunity_id: int | None
+    deliverable_type: str
+    name: str
+    status: str  # "open" or "done"
+    occurred_at: datetime | None  # when it was completed, when the source says
+    sa_email: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,7 +70,7 @@ class RowProblem:
     reason: str
 
 
-SourceItem = ActivityRow | ProductGapRow | RowProblem
+SourceItem = ActivityRow | ProductGapRow | DeliverableRow | RowProblem
 
 
 class PresalesSource(Protocol):

@@ -19,7 +19,6 @@ from epos.lib.roles import is_admin
 from integrations.models import Connection, SyncRun
 from integrations.sync import adapters
 from integrations.sync.ports import SourceError, TransientSourceError
-from integrations.sync.writers import VivunWriter
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +123,11 @@ def _needs_attention(connection: Connection, message: str) -> None:
     Connection.objects.filter(pk=connection.pk).update(
         status=connection.status, status_message=connection.status_message
     )
+
+
+def connection_needs_attention(connection: Connection, message: str) -> None:
+    """Work done outside a run (a Drive task of one deal) found the connection unusable."""
+    _needs_attention(connection, message)
 
 
 def connection_test(*, actor, connection: Connection) -> tuple[bool, str]:
@@ -259,7 +263,7 @@ def sync_run(*, run_id: int, last_attempt: bool = True) -> SyncRun | None:
     try:
         source = adapters.source_for(connection)
         with transaction.atomic():
-            outcome = VivunWriter().write_all(source.read(connection.cursor))
+            outcome = adapters.writer_for(connection).write_all(source.read(connection.cursor))
             cursor = source.cursor_after()
             Connection.objects.filter(pk=connection.pk).update(
                 cursor=cursor, status=Connection.Status.OK, status_message=""

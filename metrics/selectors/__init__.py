@@ -28,8 +28,14 @@ quota rules):
 - `pilots`: `pilot_list`, `pilot_get`, `pilot_arms`.
 - `drilldowns`: `drilldown`, the opportunities behind a figure.
 - `choices`: the dashboard's filter choices and default process.
+- `automation`: `automation_report`, checklist items completed by their evidence vs by hand per
+  stage, and the time that saves (median lag from the evidence to a manual tick).
+- `workload`: `sa_workload` (per SA: open deals by stage, past target, hours against capacity;
+  per team: product gaps and the pipeline at risk), `workload_deals` behind its figures. Its
+  "past target" is `opportunities.measures.past_target_q`, time_in_stage's rule.
 """
 
+from metrics.selectors.automation import automation_report
 from metrics.selectors.choices import busiest_process, dashboard_processes, dashboard_teams
 from metrics.selectors.compliance import compliance_outcomes, consistency
 from metrics.selectors.drilldowns import (
@@ -59,8 +65,16 @@ from metrics.selectors.summaries import (
     summary_by,
     summary_sets,
 )
+from metrics.selectors.workload import (
+    active_sa_get,
+    sa_workload,
+    workload_deals,
+    workload_sa,
+    workload_teams,
+)
 
 __all__ = [
+    "automation_report",
     "API_GROUPINGS",
     "DRILLS",
     "EXTRA_SUMMARY_FIELDS",
@@ -73,6 +87,7 @@ __all__ = [
     "PilotArm",
     "Scope",
     "StageFlow",
+    "active_sa_get",
     "busiest_process",
     "compliance_outcomes",
     "consistency",
@@ -97,8 +112,12 @@ __all__ = [
     "process_stages",
     "quota_attainment",
     "quota_people",
+    "sa_workload",
     "summary",
     "summary_by",
     "summary_sets",
     "time_in_stage",
+    "workload_deals",
+    "workload_sa",
+    "workload_teams",
 ]

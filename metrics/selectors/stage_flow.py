@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db.models import Avg, Case, Count, DateTimeField, F, Max, Q, QuerySet, Value, When
+from django.db.models import Avg, Count, DateTimeField, F, Max, Q, QuerySet, Value
 from django.utils import timezone
 
 from epos.lib.errors import InvalidInput
@@ -22,7 +22,7 @@ from metrics.selectors.common import (
     split_percentiles,
 )
 from metrics.selectors.scope import Scope
-from opportunities.measures import DaysBetween, ratio, visit_length
+from opportunities.measures import DaysBetween, past_target_q, ratio, visit_length
 from opportunities.models import StageTransition
 from stages.models import Process, Stage
 
@@ -108,11 +108,7 @@ def _time_figures(scope: Scope, stages: Sequence[Stage], now: datetime) -> dict[
     waiting = Q(left_at__isnull=True)
     stay = visit_length()
     age = DaysBetween(Value(now, output_field=DateTimeField()), F("moved_at"))
-    deadlines = [
-        When(to_stage_id=stage.pk, then=Value(now - timedelta(days=stage.target_days)))
-        for stage in stages
-        if stage.target_days
-    ]
+    past_target = past_target_q(stages, now)
     # Counting `moved_at` (never null), not the id: every column read is in the covering
     # index transition_stage_deal_idx, so PostgreSQL scans the index alone.
     aggregates = {
@@ -122,9 +118,8 @@ def _time_figures(scope: Scope, stages: Sequence[Stage], now: datetime) -> dict[
         "age_mean": Avg(age, filter=waiting),
         "age_max": Max(age, filter=waiting),
     }
-    if deadlines:
-        deadline = Case(*deadlines, default=None, output_field=DateTimeField())
-        aggregates["overdue"] = Count("moved_at", filter=waiting & Q(moved_at__lt=deadline))
+    if past_target is not None:
+        aggregates["overdue"] = Count("moved_at", filter=waiting & past_target)
     if percentiles_in_sql:
         aggregates["percentiles"] = PercentilesCont(stay, PERCENTILES, filter=done)
     visits = _stage_transitions(scope, [stage.pk for stage in stages])

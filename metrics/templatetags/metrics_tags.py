@@ -14,7 +14,7 @@ def metric(value, kind: str = "text"):
         return NONE
     if kind == "int":
         return intcomma(int(value))
-    if kind == "days":
+    if kind in ("days", "hours"):
         return f"{value:,.1f}"
     if kind == "pct":
         return f"{value * 100:.1f} %"
@@ -83,3 +83,16 @@ def odds(value):
     if value == float("inf"):
         return "∞"
     return f"{value:.2f}"
+
+
+@register.filter
+def span(value):
+    """A timedelta as people say it: "40 min", "5.5 h", "3.2 days"; "—" for none."""
+    if value is None:
+        return "—"
+    minutes = value.total_seconds() / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / 1440:.1f} days"

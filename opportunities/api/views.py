@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -110,7 +111,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
         # The write has committed: answer with what was written even if the caller no longer
         # sees the deal (an admin's move to another team), never with an error.
         fresh = self.get_queryset().filter(pk=opportunity.pk).first() or opportunity
-        return Response(s.OpportunityOutputSerializer(fresh).data, status=code)
+        return Response(s.opportunity_output(fresh), status=code)
 
     def create(self, request, *args, **kwargs):
         data = s.OpportunityCreateSerializer(data=request.data)
@@ -135,6 +136,18 @@ class OpportunityViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.opportunity_delete(opportunity=instance, actor=self.request.user)
 
+    def _opportunity_to_move(self, pk):
+        """get_object() for a move, with its answers (a 404 for an id that is none or names no
+        deal the caller sees) but not its query: see selectors.opportunity_to_move."""
+        try:
+            opportunity = selectors.opportunity_to_move(user=self.request.user, pk=pk)
+        except (TypeError, ValueError):
+            raise Http404 from None
+        if opportunity is None:
+            raise Http404("No Opportunity matches the given query.")
+        self.check_object_permissions(self.request, opportunity)
+        return opportunity
+
     @extend_schema(
         request=s.MoveInputSerializer,
         responses={
@@ -147,7 +160,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
-        opportunity = self.get_object()
+        opportunity = self._opportunity_to_move(pk)
         data = s.MoveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -165,7 +178,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
         # answer needs no second read of the joined row.
         for field in MOVE_FIELDS:
             setattr(opportunity, field, getattr(moved, field))
-        return Response(s.OpportunityOutputSerializer(opportunity).data)
+        return Response(s.opportunity_output(opportunity))
 
     @extend_schema(responses=s.TransitionSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=[])

@@ -3,6 +3,7 @@ docstring)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,8 @@ from opportunities import services
 from opportunities.demo.plan import (
     DEFAULT_SEED,
     DEMO_PROCESS_SLUGS,
+    EPOS_SLUG,
+    PILOT_SLUG,
     DealPlan,
     DemoDataError,
     DemoPlan,
@@ -39,6 +42,8 @@ from opportunities.models import (
 )
 from stages import rules
 from stages.models import Process, Stage
+from stages.process_templates import ProcessTemplate
+from stages.services import process_as_template, process_create
 
 DEMO_PASSWORD = "epos-demo"  # noqa: S105 - the published demo login, not a secret
 
@@ -73,6 +78,54 @@ def active_process(slug: str) -> Process:
     if process is None:
         raise DemoDataError(f"No active process {slug!r}; run `manage.py load_processes` first.")
     return process
+
+
+# The pilot's process: the EPOS playbook with shorter targets for discovery, the POC and the
+# technical Q&A, and a POC agreed with its time box before it starts. A playbook of its own
+# (one version of a slug is active at a time), derived from the baseline.
+PILOT_NAME = "EPOS pre-sales: time-boxed POC"
+PILOT_TARGET_DAYS = {"discovery": 10, "proof-of-concept": 14, "technical-qa": 10}
+PILOT_REQUIRED_ITEMS = {"Time box and a customer-side owner agreed"}
+PILOT_DESCRIPTION = (
+    "The EPOS pre-sales playbook as piloted by a few SAs: the success criteria are written "
+    "during discovery and every proof of concept is time-boxed to two weeks, with a "
+    "customer-side owner."
+)
+
+
+def pilot_template(baseline: Process) -> ProcessTemplate:
+    """The baseline's playbook as the pilot changes it."""
+    template = process_as_template(baseline)
+    stages = []
+    for stage in template.stages:
+        items = tuple(
+            dataclasses.replace(item, required=True) if item.title in PILOT_REQUIRED_ITEMS else item
+            for item in stage.items
+        )
+        target = PILOT_TARGET_DAYS.get(stage.slug, stage.target_days)
+        stages.append(dataclasses.replace(stage, target_days=target, items=items))
+    return dataclasses.replace(
+        template,
+        slug=PILOT_SLUG,
+        name=PILOT_NAME,
+        description=PILOT_DESCRIPTION,
+        stages=tuple(stages),
+    )
+
+
+def pilot_process(baseline: Process) -> Process:
+    """The pilot's process, active next to `baseline` (written once)."""
+    existing = (
+        Process.objects.filter(slug=PILOT_SLUG, status=Process.Status.ACTIVE)
+        .order_by("-version")
+        .first()
+    )
+    return existing or process_create(
+        template=pilot_template(baseline),
+        actor=None,
+        status=Process.Status.ACTIVE,
+        based_on=baseline,
+    )
 
 
 # --- replaying the plan through the services ---------------------------------------------
@@ -161,8 +214,9 @@ def _apply_accounts(plan: DemoPlan, ctx: _Context) -> None:
 
 
 def _apply_processes(ctx: _Context) -> None:
-    for slug in DEMO_PROCESS_SLUGS:
-        process = active_process(slug)
+    processes = {slug: active_process(slug) for slug in DEMO_PROCESS_SLUGS}
+    processes[PILOT_SLUG] = pilot_process(processes[EPOS_SLUG])
+    for slug, process in processes.items():
         ctx.processes[slug] = process
         for stage in process.stages.prefetch_related("items").order_by("position"):
             ctx.stages[(slug, stage.slug)] = stage
@@ -283,7 +337,7 @@ def demo_seed(*, seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[
     # History replayed here is not news: its events are recorded as already delivered.
     with transaction.atomic(), outbox_quiet():
         _apply_processes(ctx)
-        shapes = {slug: process_shape(process) for slug, process in ctx.processes.items()}
+        shapes = {slug: process_shape(ctx.processes[slug]) for slug in DEMO_PROCESS_SLUGS}
         plan = build_plan(seed=seed, now=now, processes=shapes)
         _apply_people(plan, ctx)
         _apply_accounts(plan, ctx)
@@ -309,4 +363,8 @@ def demo_seed(*, seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[
         "esat_responses": EsatResponse.objects.filter(opportunity__in=deals).count(),
         "product_gaps": ProductGap.objects.filter(opportunity__in=deals).count(),
         "qualifications": Qualification.objects.filter(opportunity__in=deals).count(),
+        # What the metrics demo needs to start the pilot these deals ran in.
+        "pilot": plan.pilot,
+        "pilot_process": ctx.processes[PILOT_SLUG],
+        "baseline_process": ctx.processes[EPOS_SLUG],
     }

@@ -3,13 +3,14 @@ database (see the package docstring)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from epos.lib.roles import ADMIN, CURATOR, MANAGER, SA
@@ -42,6 +43,7 @@ from opportunities.demo.data import (
     WIN_BIAS,
 )
 from opportunities.models import Qualification
+from opportunities.myday import MEETING_KINDS
 from stages.models import Stage
 
 DEFAULT_SEED = 42
@@ -51,6 +53,25 @@ HISTORY_DAYS = 548  # 18 months of history
 EPOS_SLUG = "epos-presales"
 BANT_SLUG = "b2b-bant"
 DEMO_PROCESS_SLUGS = (EPOS_SLUG, BANT_SLUG)
+# The process the pilot tries: the EPOS playbook changed (opportunities.demo.apply).
+PILOT_SLUG = "epos-presales-timeboxed-poc"
+
+# A pilot still running: two SAs of the first team run their new EPOS deals on a playbook with
+# a time-boxed POC. Their deals move through the stages faster by PILOT_PACE, which is the
+# effect the pilot page then measures against everyone else's deals of the same months.
+PILOT_MEMBERS = ("sa1", "sa2")
+PILOT_MANAGER = "manager1"
+PILOT_STARTED_DAYS_AGO = 240
+PILOT_ENDS_IN_DAYS = 60
+PILOT_PACE = 0.5
+
+# Hours on the SAs' deals over the last WORKLOAD_DAYS (what a workload page adds up): each SA
+# logs a level of their own between these weekly hours, on working days, and has meetings
+# booked on their open deals for the next MEETING_DAYS.
+WORKLOAD_DAYS = 91
+WEEKLY_HOURS = (12.0, 38.0)
+MEETING_DAYS = 14
+TIMED_KINDS = ("call", "meeting", "demo", "workshop", "poc_work")
 
 
 class DemoDataError(Exception):
@@ -194,6 +215,18 @@ class DealPlan:
     activities: tuple[ActivityPlan, ...]
     esat: tuple[EsatPlan, ...]
     gaps: tuple[GapPlan, ...]
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class PilotPlan:
+    name: str
+    hypothesis: str
+    created_by: str
+    members: tuple[str, ...]
+    starts_on: date
+    ends_on: date
+    target_value: Decimal  # MTTC change in %
 
 
 @dataclass(frozen=True)
@@ -203,6 +236,7 @@ class DemoPlan:
     teams: tuple[TeamPlan, ...]
     accounts: tuple[AccountPlan, ...]
     deals: tuple[DealPlan, ...]
+    pilot: PilotPlan
 
 
 # The three demo teams, one per region (the rest of the vocabulary is in `data`).
@@ -244,6 +278,18 @@ def _plan_people(rng: random.Random) -> tuple[UserPlan, ...]:
         + [(f"manager{n}", MANAGER, n - 1) for n in range(1, 4)]
         + [("curator1", CURATOR, None), ("admin", ADMIN, None)]
     )
+    # The second curator, who approves the first one's blocks (and the other way round), takes
+    # the first name left over instead of a draw: everyone else keeps the name the seed gave.
+    taken_first = {first for first, _ in people}
+    taken_last = {last for _, last in people}
+    people.append(
+        next(
+            (first, last)
+            for first, last in pairs
+            if first not in taken_first and last not in taken_last
+        )
+    )
+    roles.append(("curator2", CURATOR, None))
     users = []
     for (username, role, team), (first, last) in zip(roles, people, strict=True):
         email = f"{_slug(first)}.{_slug(last)}@example.com"
@@ -436,6 +482,9 @@ def _plan_deal(
         visit.leave = _at(day, rng)
     if outcome == "open":
         visits[-1].leave = None
+    if _joins_pilot(process_slug, owner, created_at, now):
+        process_slug = PILOT_SLUG
+        created_at = _quicken(visits, end=visits[-1].leave or now, pace=PILOT_PACE)
 
     moves = []
     for position in range(1, len(visits)):
@@ -496,6 +545,48 @@ def _plan_deal(
         activities=activities,
         esat=esat,
         gaps=gaps,
+        topic=topic,
+    )
+
+
+def pilot_start(now: datetime) -> datetime:
+    """The first moment of the pilot: deals created from then on by a member join it."""
+    return _midnight(now) - timedelta(days=PILOT_STARTED_DAYS_AGO)
+
+
+def _joins_pilot(process_slug: str, owner: str, created_at: datetime, now: datetime) -> bool:
+    return process_slug == EPOS_SLUG and owner in PILOT_MEMBERS and created_at >= pilot_start(now)
+
+
+def _quicken(visits: list[_Visit], *, end: datetime, pace: float) -> datetime:
+    """Shorten every stay by `pace`, the deal ending when it did (or still open now); return
+    the new creation time. No draw from the generator: the other deals stay as they were."""
+
+    def moved(moment: datetime) -> datetime:
+        return (end - (end - moment) * pace).replace(second=0, microsecond=0)
+
+    for visit in visits:
+        visit.enter = moved(visit.enter)
+        visit.leave = moved(visit.leave) if visit.leave is not None else None
+    return visits[0].enter
+
+
+def _plan_pilot(now: datetime) -> PilotPlan:
+    today = _midnight(now).date()
+    return PilotPlan(
+        name="Time-boxed POC",
+        hypothesis=(
+            "Writing the success criteria during discovery and time-boxing every proof of "
+            "concept to two weeks closes observability deals at least 20 % sooner, without "
+            "losing more of them."
+        ),
+        created_by=PILOT_MANAGER,
+        members=PILOT_MEMBERS,
+        # A day before the first deal planned into it: a date is read in the site's time
+        # zone, a deal's creation in UTC.
+        starts_on=today - timedelta(days=PILOT_STARTED_DAYS_AGO + 1),
+        ends_on=today + timedelta(days=PILOT_ENDS_IN_DAYS),
+        target_value=Decimal("-20"),
     )
 
 
@@ -567,6 +658,102 @@ def _plan_activities(
                 )
             )
     return tuple(activities)
+
+
+@dataclass(frozen=True)
+class _Life:
+    """A planned deal seen from the outside: when it lived and which stage it was in."""
+
+    index: int
+    deal: DealPlan
+    entries: tuple[tuple[datetime, str], ...]  # (entered at, stage slug), in time order
+    end: datetime | None  # its close; None while open
+
+    @classmethod
+    def of(cls, index: int, deal: DealPlan, first_stage: str) -> _Life:
+        entries = ((deal.created_at, first_stage), *((m.at, m.to_stage) for m in deal.moves))
+        end = deal.moves[-1].at if deal.outcome != "open" else None
+        return cls(index, deal, entries, end)
+
+    def alive(self, moment: datetime, now: datetime) -> bool:
+        return self.deal.created_at < moment < (self.end or now)
+
+    def stage_at(self, moment: datetime) -> str:
+        return [slug for entered, slug in self.entries if entered <= moment][-1]
+
+
+def _plan_workload(*, seed, now, deals, accounts, shapes) -> tuple[DealPlan, ...]:
+    """Add the hours the SAs logged over the last WORKLOAD_DAYS and the meetings booked for the
+    next MEETING_DAYS, on the deals each owns that were open at the time.
+
+    A generator of its own (seeded from `seed`) draws them, so the deals, their history and
+    everything drawn before stay exactly as they were planned.
+    """
+    rng = random.Random(f"{seed}:workload")
+    today = _midnight(now)
+    lives: dict[str, list[_Life]] = defaultdict(list)
+    for index, deal in enumerate(deals):
+        shape = shapes[EPOS_SLUG if deal.process == PILOT_SLUG else deal.process]
+        lives[deal.owner].append(_Life.of(index, deal, shape.open_stages[0].slug))
+    added: dict[int, list[ActivityPlan]] = defaultdict(list)
+
+    def add(life: _Life, kind: str, at: datetime, source: str, minutes: int) -> None:
+        deal = life.deal
+        account = accounts[deal.account]
+        summary = rng.choice(ACTIVITY_SUMMARIES[kind]).format(
+            contact=rng.choice(account.contacts).name,
+            topic=deal.topic.lower(),
+            product=deal.product,
+            account=account.name,
+        )
+        number = len(added[life.index])
+        external_id = "" if source == "manual" else f"demo-{seed}-{life.index}-w{number}"
+        added[life.index].append(ActivityPlan(kind, at, minutes, summary, source, external_id))
+
+    # Levels spread evenly over WEEKLY_HOURS, dealt out at random: someone is always stretched
+    # and someone has room, which is what a workload page is for.
+    owners = sorted(lives)
+    low, high = WEEKLY_HOURS
+    levels = [low + (high - low) * n / max(1, len(owners) - 1) for n in range(len(owners))]
+    rng.shuffle(levels)
+    for owner, weekly_hours in zip(owners, levels, strict=True):
+        for offset in range(WORKLOAD_DAYS, 0, -1):
+            day = today - timedelta(days=offset)
+            if day.weekday() >= 5:
+                continue
+            budget = weekly_hours * 60 / 5 * rng.uniform(0.5, 1.5)
+            while budget > 0:
+                at = _at(day, rng)
+                alive = [life for life in lives[owner] if life.alive(at, now)]
+                if not alive:
+                    break
+                life = rng.choice(alive)
+                fitting = [k for k in _activity_kinds(life.stage_at(at)) if k in TIMED_KINDS]
+                kind = rng.choice(fitting or ["call"])
+                source = _weighted(rng, (("manual", 60), ("google_calendar", 25), ("vivun", 15)))
+                # The day's last piece of work fits what is left of it, when one does.
+                lengths = ACTIVITY_MINUTES[kind]
+                minutes = rng.choice([m for m in lengths if m <= budget] or [min(lengths)])
+                add(life, kind, at, source, minutes)
+                budget -= minutes
+        open_deals = [life for life in lives[owner] if life.end is None]
+        for offset in range(1, MEETING_DAYS + 1):
+            day = today + timedelta(days=offset)
+            if day.weekday() >= 5 or not open_deals:
+                continue
+            for _ in range(rng.choices((0, 1, 2), weights=(4, 5, 2))[0]):
+                life = rng.choice(open_deals)
+                fitting = [k for k in _activity_kinds(life.stage_at(now)) if k in MEETING_KINDS]
+                # Booked meetings come in from the calendar; a few are typed in by hand.
+                source = _weighted(rng, (("google_calendar", 80), ("manual", 20)))
+                kind = rng.choice(fitting or ["meeting"])
+                add(life, kind, _at(day, rng), source, rng.choice(ACTIVITY_MINUTES[kind]))
+    return tuple(
+        dataclasses.replace(deal, activities=deal.activities + tuple(added[index]))
+        if added[index]
+        else deal
+        for index, deal in enumerate(deals)
+    )
 
 
 def _plan_esat(rng, *, visits, outcome, now, contacts) -> tuple[EsatPlan, ...]:
@@ -669,4 +856,12 @@ def build_plan(*, seed: int, now: datetime, processes: dict[str, ProcessShape]) 
         )
         for index in range(DEAL_COUNT)
     )
-    return DemoPlan(seed=seed, users=users, teams=TEAMS, accounts=accounts, deals=deals)
+    deals = _plan_workload(seed=seed, now=now, deals=deals, accounts=accounts, shapes=processes)
+    return DemoPlan(
+        seed=seed,
+        users=users,
+        teams=TEAMS,
+        accounts=accounts,
+        deals=deals,
+        pilot=_plan_pilot(now),
+    )

@@ -12,6 +12,7 @@ import time
 from html import escape
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from epos.templatetags.epos_ui import age_class, compact_money, display_name, initials
@@ -62,6 +63,13 @@ def board_card(card) -> SafeString:
                 f'<span class="progress{ready}" title="Required items done">'
                 f"✓ {done}/{required}</span>"
             )
+    upcoming = getattr(card, "next_activity_at", None)
+    if upcoming is not None:
+        when = timezone.localtime(upcoming)
+        parts.append(
+            f'<span class="next-activity" title="Next activity: {when:%a %d %b %Y, %H:%M}">'
+            f"Next {when.day} {when:%b}</span>"
+        )
     parts.append(
         f'<span class="uc uc-{escape(card.use_case)}">'
         f"{escape(_USE_CASES.get(card.use_case, card.use_case))}</span>"

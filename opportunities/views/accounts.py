@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models.functions import Length
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from epos.lib.errors import DomainError
 from opportunities import permissions, selectors, services
-from opportunities.forms import AccountForm
+from opportunities.forms import ACCOUNT_ID_SUFFIX, AccountForm, account_choice_label
 from opportunities.models import Account
 from opportunities.views.common import error_text
 
@@ -95,3 +98,32 @@ def account_edit(request, pk: int | None = None):
         else:
             return redirect("opportunities:account-detail", pk=account.pk)
     return render(request, "opportunities/accounts/form.html", {"form": form, "account": account})
+
+
+SUGGESTIONS = 10
+
+
+@require_safe
+@login_required
+def account_suggest(request):
+    """The account type-ahead of the create form: <option>s for its <datalist>, names that
+    repeat carrying their number so the form knows which one was meant."""
+    if not permissions.can_view_accounts(request.user):
+        raise PermissionDenied("Your role may not see accounts.")
+    typed = (request.GET.get("new_account_name") or request.GET.get("q") or "").strip()[:100]
+    typed = ACCOUNT_ID_SUFFIX.sub("", typed).replace("\x00", "")
+    found = []
+    if typed:
+        accounts = selectors.account_list(user=request.user)
+        # Shortest names first: an exact name, and every account sharing it, comes on top.
+        found = list(
+            accounts.filter(name__icontains=typed)
+            .select_related(None)
+            .order_by(Length("name"), "name", "pk")
+            .only("pk", "name")[:SUGGESTIONS]
+        )
+    names = Counter(account.name for account in found)
+    options = [
+        account_choice_label(account, ambiguous=names[account.name] > 1) for account in found
+    ]
+    return render(request, "opportunities/partials/_account_options.html", {"options": options})

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
 
 from epos.lib.errors import DomainError, Forbidden, GateBlocked, InvalidInput, StaleVersion
-from epos.lib.htmx import with_message
+from epos.lib.htmx import deal_changed
 from opportunities import permissions, selectors, services
 from opportunities.forms import (
     ActivityForm,
@@ -133,7 +133,13 @@ def opportunity_move(request, pk: int):
         if request.htmx:
             return HttpResponseClientRefresh()
         return redirect(_detail_url(moved))
-    return _move_success(request, moved=moved, process=opportunity.process, message=message)
+    return _move_success(
+        request,
+        moved=moved,
+        process=opportunity.process,
+        message=message,
+        from_stage_id=opportunity.stage_id,
+    )
 
 
 def _gate(request, opportunity, exc: GateBlocked) -> dict:
@@ -144,13 +150,17 @@ def _gate(request, opportunity, exc: GateBlocked) -> dict:
         "message": exc.message,
         "stages": list(dict.fromkeys(row["item"].stage for row in rows)),
         "items": rows,
+        "open_count": sum(1 for row in rows if not (row["completion"] and row["completion"].done)),
         "can_override": permissions.can_override_gate(request.user, opportunity),
         "override_reason": request.POST.get("override_reason", ""),
     }
 
 
-def _move_success(request, *, moved: Opportunity, process, message: str) -> HttpResponse:
-    """The moved card plus every column header of the board it sits on (out-of-band)."""
+def _move_success(
+    request, *, moved: Opportunity, process, message: str, from_stage_id: int
+) -> HttpResponse:
+    """The moved card plus every column header of the board it sits on (out-of-band). The
+    board says what happened itself, with an Undo (a move back to `from`)."""
     card = selectors.board_card(user=request.user, pk=moved.pk)
     context = {"card": card, "message": message}
     board_query = request.POST.get("board_query")
@@ -166,9 +176,11 @@ def _move_success(request, *, moved: Opportunity, process, message: str) -> Http
         render_to_string("opportunities/partials/_move_success.html", context, request=request)
     )
     response["X-Epos-Move"] = "moved"
-    with_message(response, message)
     return trigger_client_event(
-        response, "epos:moved", {"id": moved.pk, "stage": moved.stage_id}, after="settle"
+        response,
+        "epos:moved",
+        {"id": moved.pk, "stage": moved.stage_id, "from": from_stage_id, "message": message},
+        after="settle",
     )
 
 
@@ -216,11 +228,23 @@ def checklist_item_update(request, pk: int, item_pk: int):
         )
     except (DomainError, ValidationError) as exc:
         return refuse(request, exc, url=_detail_url(opportunity))
-    message = f"“{item.title}” {'done' if completion.done else 'reopened'}."
     context.update(completion=completion, form=None, saved=True)
-    return section_or_redirect(
+    # A tick in the gate dialog shows itself there; the move that follows says what happened.
+    message = "" if variant == "dialog" else _tick_message(item, existing, completion)
+    response = section_or_redirect(
         request, template=template, context=context, message=message, url=_detail_url(opportunity)
     )
+    return deal_changed(response, evidence=False) if request.htmx else response
+
+
+def _tick_message(item, before, after) -> str:
+    """What changed, in the user's words: ticked, unticked, or evidence and note saved."""
+    was_done = bool(before and before.done)
+    if after.done and not was_done:
+        return f"“{item.title}” done."
+    if was_done and not after.done:
+        return f"“{item.title}” is open again."
+    return f"Evidence and note saved for “{item.title}”."
 
 
 # --- sections of the opportunity page -------------------------------------------------------
@@ -229,13 +253,14 @@ def checklist_item_update(request, pk: int, item_pk: int):
 def _section(request, opportunity, template: str, message: str, **overrides) -> HttpResponse:
     context = opportunity_page_context(request, opportunity) if request.htmx else {}
     context.update(overrides)
-    return section_or_redirect(
+    response = section_or_redirect(
         request,
         template=template,
         context=context,
         message=message,
         url=_detail_url(opportunity),
     )
+    return deal_changed(response) if request.htmx else response
 
 
 def _invalid_section(request, opportunity, template: str, **forms) -> HttpResponse:

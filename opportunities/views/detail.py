@@ -1,20 +1,26 @@
-"""The opportunity page (the guided path), the opportunities list, create and edit."""
+"""The opportunity page (the guided path), create and edit (the list: views/listing.py)."""
 
 from __future__ import annotations
+
+from copy import copy
+from datetime import UTC
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_safe
 
-from epos.lib.errors import DomainError, StaleVersion
+from epos.lib.errors import DomainError, InvalidInput, StaleVersion
 from epos.lib.ids import parse_id
 from epos.lib.roles import SA, primary_role
-from opportunities import permissions, selectors, services
-from opportunities.filters import OpportunityFilter
+from opportunities import permissions, selectors, services, timeline
 from opportunities.forms import (
     ActivityForm,
     EsatInviteForm,
@@ -24,9 +30,7 @@ from opportunities.forms import (
     QualificationForm,
 )
 from opportunities.models import Opportunity, Qualification
-from opportunities.views.common import error_text, get_opportunity_for_user, require_role
-
-LIST_PAGE_SIZE = 50
+from opportunities.views.common import error_text, get_opportunity_for_user
 
 
 def qualification_of(opportunity: Opportunity) -> Qualification | None:
@@ -34,6 +38,54 @@ def qualification_of(opportunity: Opportunity) -> Qualification | None:
         return opportunity.qualification
     except Qualification.DoesNotExist:
         return None
+
+
+UNDO_SECONDS = 10
+
+
+def timeline_context(request, opportunity: Opportunity) -> dict:
+    """The deal's timeline as the page and its fragment show it: the kinds asked for in
+    ?kind=…, the entries before ?before=… (an ISO time; a bad one is a 400)."""
+    selected = timeline.parse_kinds(request.GET.getlist("kind"))
+    before = None
+    raw = request.GET.get("before")
+    if raw:
+        try:
+            before = parse_datetime(raw)
+        except ValueError:
+            before = None
+        if before is None:
+            raise InvalidInput("“before” must be a date and time like 2026-05-01T10:00:00+00:00.")
+        if timezone.is_naive(before):
+            before = timezone.make_aware(before, UTC)
+    entries, more = timeline.deal_timeline(opportunity, kinds=selected or None, before=before)
+    return {
+        "timeline": entries,
+        "timeline_more": more,
+        "timeline_next": entries[-1].at.isoformat() if entries else "",
+        "timeline_before": before,
+        "timeline_kinds": timeline.kinds(),
+        "timeline_selected": selected,
+        "timeline_query": urlencode([("kind", kind) for kind in selected]),
+    }
+
+
+def _undo(user, opportunity: Opportunity, transitions: list, stages: list) -> dict | None:
+    """The move the user just made (in the last UNDO_SECONDS), offered back as a move."""
+    if not transitions:
+        return None
+    last = transitions[-1]
+    if last.moved_by_id != user.pk or last.from_stage_id is None:
+        return None
+    if last.to_stage_id != opportunity.stage_id:
+        return None
+    age = (timezone.now() - last.moved_at).total_seconds()
+    if not 0 <= age < UNDO_SECONDS:
+        return None
+    back = next((stage for stage in stages if stage.pk == last.from_stage_id), None)
+    if back is None:
+        return None
+    return {"stage": back, "until": int(last.moved_at.timestamp() + UNDO_SECONDS)}
 
 
 def opportunity_page_context(request, opportunity: Opportunity) -> dict:
@@ -72,7 +124,7 @@ def opportunity_page_context(request, opportunity: Opportunity) -> dict:
         "transitions": transitions,
         "qualification": qualification,
         "qualification_form": QualificationForm(instance=qualification or Qualification()),
-        "activities": selectors.opportunity_activities(opportunity=opportunity),
+        "activity_count": selectors.opportunity_activity_count(opportunity=opportunity),
         "activity_form": ActivityForm(),
         "gaps": selectors.opportunity_product_gaps(opportunity=opportunity),
         "gap_form": ProductGapForm(),
@@ -80,8 +132,9 @@ def opportunity_page_context(request, opportunity: Opportunity) -> dict:
         "esat_invitations": selectors.opportunity_esat_invitations(opportunity=opportunity),
         "esat_form": EsatInviteForm(contacts=contacts),
         "contacts": contacts,
-        "can_edit": permissions.can_edit_opportunity(user, opportunity),
+        "can_edit": (can_edit := permissions.can_edit_opportunity(user, opportunity)),
         "can_override": permissions.can_override_gate(user, opportunity),
+        "undo": _undo(user, opportunity, transitions, stages) if can_edit else None,
         "stage_menu": [
             {"id": stage.pk, "name": stage.name, "kind": stage.kind} for stage in stages
         ],
@@ -94,42 +147,37 @@ def opportunity_detail(request, pk: int):
     opportunity = selectors.opportunity_detail(user=request.user, pk=pk)
     if opportunity is None:
         get_opportunity_for_user(request, pk)  # raises the 404
-    return render(
-        request, "opportunities/detail.html", opportunity_page_context(request, opportunity)
-    )
+    context = opportunity_page_context(request, opportunity)
+    try:
+        context.update(timeline_context(request, opportunity))
+    except InvalidInput:
+        context.update(timeline_context(_without_before(request), opportunity))
+    return render(request, "opportunities/detail.html", context)
+
+
+def _without_before(request):
+    clean = copy(request)
+    clean.GET = request.GET.copy()
+    clean.GET.pop("before", None)
+    return clean
 
 
 @require_safe
 @login_required
-def opportunity_list(request):
-    """Every opportunity the user may see, filtered like the API (one FilterSet for both)."""
-    require_role(request)
-    queryset = selectors.opportunity_list(user=request.user)
-    data = request.GET.copy()
-    if data.get("owner") == "me":
-        data["owner"] = str(request.user.pk)
-    if "outcome" not in data:
-        data["outcome"] = "open"
-    elif data.get("outcome") == "all":
-        data.pop("outcome")
-    filterset = OpportunityFilter(data, queryset=queryset.order_by("-created_at", "-pk"))
-    rows = filterset.qs if filterset.is_valid() else queryset.none()
-    page = Paginator(rows, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "opportunities/list.html",
-        {
-            "page": page,
-            "processes": list(selectors.active_processes()),
-            "query": request.GET,
-            "outcome": request.GET.get("outcome", "open"),
-            "use_cases": Opportunity.UseCase.choices,
-            "sources": Opportunity.Source.choices,
-            "outcomes": Opportunity.Outcome.choices,
-            "can_create": permissions.can_create_opportunity(request.user),
-            "errors": None if filterset.is_valid() else filterset.errors,
-        },
-    )
+def opportunity_timeline(request, pk: int):
+    """The timeline as an htmx fragment: filtered by kind, or the next older page."""
+    opportunity = get_opportunity_for_user(request, pk)
+    try:
+        context = timeline_context(request, opportunity)
+    except InvalidInput as exc:
+        return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
+    context["opportunity"] = opportunity
+    if not request.htmx:
+        query = context["timeline_query"]
+        url = reverse("opportunities:opportunity-detail", args=[pk])
+        return redirect(f"{url}{'?' + query if query else ''}#timeline")
+    template = "_timeline_items.html" if context["timeline_before"] else "_timeline.html"
+    return render(request, f"opportunities/partials/{template}", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -149,10 +197,20 @@ def opportunity_create(request):
         initial["process"] = selectors.board_default_process(
             user=request.user, mine_only=primary_role(request.user) == SA
         )
-    if parse_id(request.GET.get("account")) is not None:
-        initial["account"] = parse_id(request.GET["account"])
+    accounts = selectors.account_list(user=request.user).order_by("name")
+    wanted_account = parse_id(request.GET.get("account"))
+    if wanted_account is not None and request.method != "POST":
+        account = accounts.filter(pk=wanted_account).first()
+        if account is not None:
+            initial["account"] = account.pk
+            initial["new_account_name"] = account.name
     form = OpportunityCreateForm(
-        request.POST or None, processes=processes, teams=teams, initial=initial
+        request.POST or None,
+        processes=processes,
+        teams=teams,
+        accounts=accounts,
+        people=selectors.board_owner_choices(user=request.user),
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -169,6 +227,7 @@ def opportunity_create(request):
                     name=data["name"].strip(),
                     account=account,
                     team=data["team"],
+                    account_executive=data["account_executive"],
                     amount=data["amount"],
                     currency=data["currency"],
                     product=data["product"],

@@ -73,10 +73,24 @@ B2B_BANT = ProcessTemplate(
                     evidence=("activity.recorded", {"kind": ["call", "meeting"]}),
                 ),
                 call_to_action("Identify the stakeholders"),
-                exit_criterion("Budget: approved, or the path to it known"),
-                exit_criterion("Authority: decision maker identified and engaged", required=True),
-                exit_criterion("Need: a clear business need is stated", required=True),
-                exit_criterion("Timeline: a target date is defined"),
+                exit_criterion(
+                    "Budget: approved, or the path to it known",
+                    evidence=("qualification.recorded", {"budget": "yes"}),
+                ),
+                exit_criterion(
+                    "Authority: decision maker identified and engaged",
+                    required=True,
+                    evidence=("qualification.recorded", {"authority": "yes"}),
+                ),
+                exit_criterion(
+                    "Need: a clear business need is stated",
+                    required=True,
+                    evidence=("qualification.recorded", {"need": "yes"}),
+                ),
+                exit_criterion(
+                    "Timeline: a target date is defined",
+                    evidence=("qualification.recorded", {"timeline": "yes"}),
+                ),
                 exit_criterion("Next steps agreed and the next meeting scheduled", required=True),
             ),
             tools=("crm", "google-calendar"),

@@ -106,7 +106,14 @@ EPOS_PRESALES = ProcessTemplate(
                     required=True,
                     evidence=("discovery.recorded", {}),
                 ),
-                exit_criterion("Qualification (BANT) recorded with a verdict", required=True),
+                exit_criterion(
+                    "Qualification (BANT) recorded with a verdict",
+                    required=True,
+                    evidence=(
+                        "qualification.recorded",
+                        {"verdict": ["qualified", "nurture", "price_only"]},
+                    ),
+                ),
                 exit_criterion("Customer agreed to a tailored demo and named the attendees"),
             ),
             tools=("google-docs", "google-calendar", "vivun", "crm"),

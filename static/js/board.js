@@ -42,6 +42,7 @@
       from: from,
       index: index,
       stageId: String(stageId),
+      fromStage: from ? from.dataset.stageId : source.dataset.stageId,
       version: source.dataset.version,
       reloadOnClose: false,
     };
@@ -101,9 +102,51 @@
       const button = fresh.querySelector(".move-to");
       if (button && done && done.viaMenu) button.focus();
     }
+    offerUndo(done, event.detail);
   });
 
-  document.body.addEventListener("epos:move-dialog", function () { showDialog(); });
+  // --- undo: for 10 s after a move, a move back by the same rules --------------------------
+
+  const UNDO_MS = 10000;
+
+  function stageName(id) {
+    const stage = stages.find(function (s) { return String(s.id) === String(id); });
+    return stage ? stage.name : "";
+  }
+
+  function offerUndo(done, detail) {
+    const back = detail.from;
+    if (!window.EPOS) return;
+    if (!done || done.isUndo || !back || String(back) === String(detail.stage)) {
+      window.EPOS.toast(detail.message);
+      return;
+    }
+    window.EPOS.toast(detail.message, "info", {
+      action: "Undo",
+      timeout: UNDO_MS,
+      onAction: function () { undo(detail.id, back); },
+    });
+  }
+
+  function undo(id, stageId) {
+    const card = document.getElementById("card-" + id);
+    if (pending || !card) return;
+    pending = {
+      id: String(id),
+      card: card,
+      from: card.parentElement,
+      index: indexOf(card),
+      stageId: String(stageId),
+      fromStage: card.dataset.stageId,
+      version: card.dataset.version,
+      isUndo: true,
+    };
+    const extra = new FormData();
+    extra.append("note", "Undo: back to " + stageName(stageId));
+    send(extra);
+  }
+
+  document.body.addEventListener("epos:move-dialog", function () { showDialog(); updateGate(); });
 
   function showDialog() {
     if (!pending) return;
@@ -166,10 +209,38 @@
     send(new FormData(form));
   });
 
+  // A tick in the gate dialog changes the deal even when the move is then cancelled.
+  dialog.addEventListener("change", function (event) {
+    if (pending && event.target.matches(".dialog-items input[type=checkbox]")) pending.ticked = true;
+  });
+  dialog.addEventListener("htmx:afterSwap", updateGate);
+
+  // The gate's Move button waits until every listed item is ticked, and says so.
+  function updateGate() {
+    const submit = dialog.querySelector("[data-gate-submit]");
+    if (!submit) return;
+    const open = dialog.querySelectorAll(".dialog-items input[type=checkbox]:not(:checked)").length;
+    submit.disabled = open > 0;
+    const hint = dialog.querySelector("[data-gate-hint]");
+    if (hint) {
+      hint.hidden = open === 0;
+      const count = hint.querySelector("[data-gate-open]");
+      if (count) count.textContent = String(open);
+    }
+  }
+
+  function afterCancel(done) {
+    if (!done || !done.ticked) return;
+    if (detailHead) window.location.reload();
+    else live.refresh([done.id]);
+  }
+
   dialog.addEventListener("click", function (event) {
     if (event.target.closest("[data-dialog-cancel]")) {
+      const done = pending;
       revert();
       closeDialog();
+      afterCancel(done);
       return;
     }
     if (event.target.closest("[data-dialog-close]")) {
@@ -188,8 +259,10 @@
 
   // Escape closes a modal <dialog>: treat it as Cancel.
   dialog.addEventListener("cancel", function () {
+    const done = pending;
     revert();
     dialogBody.innerHTML = "";
+    afterCancel(done);
   });
 
   // Arrow keys walk the "Move to…" menu.
@@ -217,6 +290,7 @@
       from: null,
       index: 0,
       stageId: current,
+      fromStage: current,
       version: source.dataset.version,
       viaMenu: true,
     };
@@ -298,6 +372,147 @@
       }));
     });
   }
+
+  // --- the live board: other people's moves appear within seconds ---------------------------
+  // Every LIVE_MS the board asks what moved since its last answer (204 when nothing did). A
+  // card being dragged, or moved by this page, is left alone: the next answer brings it again.
+
+  const LIVE_MS = 2500;
+  const live = (function () {
+    const status = document.querySelector("[data-live-board]");
+    if (!status || detailHead) return { refresh: function () {} };
+    const inbox = document.createElement("div");
+    inbox.id = "live-inbox";
+    inbox.hidden = true;
+    document.body.appendChild(inbox);
+    let since = status.dataset.since;
+    let asking = false;
+    let extra = [];
+    let forced = [];
+    let askedFor = null; // the filters an answer was computed with
+
+    function dragging() {
+      return Boolean(pending) || Boolean(document.querySelector(".sortable-chosen, .sortable-fallback"));
+    }
+
+    function ask(cards) {
+      if (asking || dragging()) return;
+      const root = board();
+      if (!root) return;
+      asking = true;
+      askedFor = root.dataset.boardQuery || "";
+      const query = new URLSearchParams(askedFor);
+      query.set("since", since);
+      forced = (cards || []).concat(extra).map(String);
+      forced.forEach(function (id) { query.append("card", id); });
+      extra = [];
+      const base = status.dataset.changesUrl;
+      window.htmx.ajax("GET", base + (base.indexOf("?") === -1 ? "?" : "&") + query.toString(), {
+        source: status, target: "#live-inbox", swap: "innerHTML",
+      });
+    }
+
+    status.addEventListener("htmx:afterRequest", function (event) {
+      asking = false;
+      const xhr = event.detail.xhr;
+      if (!xhr || (xhr.status !== 200 && xhr.status !== 204 && xhr.status !== 205)) return;
+      if (xhr.getResponseHeader("X-Board-Reload")) {
+        since = xhr.getResponseHeader("X-Board-Since") || since;
+        reloadBoard();
+        return;
+      }
+      if (xhr.status === 200 && !apply()) return; // a drag began meanwhile: ask again later
+      since = xhr.getResponseHeader("X-Board-Since") || since;
+    });
+    // A 205 is not an error here: it asks for a fresh board.
+    status.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.xhr.status === 205) { event.detail.shouldSwap = false; event.detail.isError = false; }
+    });
+
+    function reloadBoard() {
+      const root = board();
+      if (!root) return;
+      window.htmx.ajax("GET", window.location.pathname + window.location.search, {
+        source: root, target: "#board", select: "#board", swap: "outerHTML",
+      });
+    }
+
+    function apply() {
+      // A drag began meanwhile, or the filters changed: this answer is for another board.
+      const root = board();
+      if (dragging() || !root || (root.dataset.boardQuery || "") !== askedFor) {
+        inbox.innerHTML = "";
+        return false;
+      }
+      inbox.querySelectorAll("template[data-card]").forEach(function (template) {
+        const fresh = template.content.firstElementChild;
+        const old = document.getElementById("card-" + template.dataset.card);
+        const asked = forced.indexOf(template.dataset.card) !== -1;
+        if (old && !asked && Number(old.dataset.version) >= Number(template.dataset.version)) return;
+        const list = listFor(template.dataset.stage);
+        if (!list || !fresh) { if (old) old.remove(); return; }
+        if (old && old.parentElement === list) old.replaceWith(fresh);
+        else { if (old) old.remove(); list.prepend(fresh); }
+        fresh.classList.add("is-live");
+        window.htmx.process(fresh);
+      });
+      inbox.querySelectorAll("template[data-gone]").forEach(function (template) {
+        const old = document.getElementById("card-" + template.dataset.gone);
+        if (old) old.remove();
+      });
+      inbox.querySelectorAll("template[data-column-head]").forEach(function (template) {
+        const head = document.getElementById("column-head-" + template.dataset.columnHead);
+        const fresh = template.content.firstElementChild;
+        if (head && fresh) {
+          const collapsed = head.closest(".column.is-collapsed");
+          head.replaceWith(fresh);
+          if (collapsed) syncToggle(collapsed);
+        }
+      });
+      inbox.innerHTML = "";
+      return true;
+    }
+
+    setInterval(function () {
+      if (document.visibilityState === "visible") ask();
+    }, LIVE_MS);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") ask();
+    });
+    return { refresh: function (ids) { extra = extra.concat(ids); ask(); } };
+  })();
+
+  // --- Won and Lost fold away (remembered per browser) -----------------------------------------
+
+  const FOLDED = "epos.board.folded";
+  function folded() {
+    try { return JSON.parse(localStorage.getItem(FOLDED) || "[]"); } catch (e) { return []; }
+  }
+  function syncToggle(column) {
+    const button = column.querySelector("[data-column-toggle]");
+    if (button) button.setAttribute("aria-expanded", column.classList.contains("is-collapsed") ? "false" : "true");
+  }
+  function applyFolded(root) {
+    const kinds = folded();
+    (root.querySelectorAll ? root : document).querySelectorAll(".column[data-stage-kind]").forEach(function (column) {
+      column.classList.toggle("is-collapsed", kinds.indexOf(column.dataset.stageKind) !== -1);
+      syncToggle(column);
+    });
+  }
+  document.addEventListener("click", function (event) {
+    const toggle = event.target.closest("[data-column-toggle]");
+    if (!toggle) return;
+    const column = toggle.closest(".column");
+    column.classList.toggle("is-collapsed");
+    const kinds = folded().filter(function (kind) { return kind !== column.dataset.stageKind; });
+    if (column.classList.contains("is-collapsed")) kinds.push(column.dataset.stageKind);
+    try { localStorage.setItem(FOLDED, JSON.stringify(kinds)); } catch (e) { /* private mode */ }
+    syncToggle(column);
+  });
+  applyFolded(document);
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail.elt.id === "board") applyFolded(event.detail.elt);
+  });
 
   initSortables(document);
   document.addEventListener("htmx:load", function (event) { initSortables(event.detail.elt); });

@@ -47,7 +47,7 @@ def test_search_and_filter_the_library(page, alice, library):
     login(page, "alice")
     page.goto("/blocks/")
     assert page.get_by_test_id("result-count").inner_text() == "4 blocks"
-    page.fill("input[name=q]", "tracing")
+    page.fill("main input[name=q]", "tracing")
     page.keyboard.press("Enter")
     page.wait_for_url("**/blocks/?q=tracing*")
     titles = page.locator("article.bb-card h2").all_inner_texts()
@@ -167,8 +167,8 @@ def test_use_a_block_and_record_discovery_on_the_deal_page(page, alice, erin, fr
 
     login(page, "alice")
     page.goto(f"/opportunities/{deal.pk}/")
-    panel = page.locator("#blocks-panel")
-    recommended = panel.locator(".bb-rec")
+    # The Guide section holds the recommended blocks, the Discovery section the discovery panel.
+    recommended = page.locator("#blocks-recommended-panel .bb-rec")
     assert recommended.locator("h3 a").all_inner_texts() == ["Observability discovery guide"]
     why = recommended.first.locator(".why").inner_text()
     assert "Made for the Discovery stage" in why and "Fits the Banking industry" in why
@@ -179,6 +179,7 @@ def test_use_a_block_and_record_discovery_on_the_deal_page(page, alice, erin, fr
     usage = BlockUsage.objects.get()
     assert (usage.block, usage.opportunity, usage.user) == (guide, deal, alice)
 
+    page.get_by_role("tab", name="Discovery").click()
     top_down = page.get_by_test_id("top-down")
     challenge = top_down.locator('[data-challenge="downtime-unknown-cause"]')
     assert "from the account" in challenge.locator("summary").inner_text()
@@ -200,5 +201,6 @@ def test_use_a_block_and_record_discovery_on_the_deal_page(page, alice, erin, fr
     assert DiscoveryLink.objects.filter(opportunity=deal, direction="bottom_up").count() == 1
     # Only one panel after the htmx swaps, never a stack of them.
     assert page.locator("#blocks-panel").count() == 1
+    assert page.locator("#blocks-recommended-panel").count() == 1
     screenshot(page, "blocks-opportunity-page")
     page.locator("#blocks-panel").screenshot(path=str(SCREENSHOTS / "blocks-opportunity-panel.png"))

@@ -73,6 +73,7 @@ def test_sections_save_through_htmx_without_a_reload(page, alice, deal):
     login(page, "alice")
     page.goto(f"/opportunities/{deal.pk}/")
     page.evaluate("window.__marker = 1")  # survives only if the page is not reloaded
+    page.get_by_role("tab", name="Qualification").click()
     page.select_option("#qualification select[name=budget]", "yes")
     page.select_option("#qualification select[name=need]", "yes")
     page.select_option("#qualification select[name=contact_level]", "executive")
@@ -82,13 +83,17 @@ def test_sections_save_through_htmx_without_a_reload(page, alice, deal):
     assert "40/100" in page.inner_text("#qualification .score")
     assert Qualification.objects.get(opportunity=deal).score == 40
 
+    page.get_by_role("tab", name="Timeline").click()
     page.select_option("#activities select[name=kind]", "demo")
     page.fill("#activities textarea[name=summary]", "Showed the APM service map")
     with page.expect_response(lambda r: "/activities/" in r.url):
         page.click("#activities button[type=submit]")
-    page.locator("#activities .timeline-item", has_text="Showed the APM service map").wait_for()
+    # The form comes back empty and the timeline reloads itself with the new entry.
+    page.locator("#deal-timeline .timeline-item", has_text="Showed the APM service map").wait_for()
+    assert page.input_value("#activities textarea[name=summary]") == ""
     assert Activity.objects.get(opportunity=deal).kind == "demo"
     page.locator(".toast", has_text="Demo recorded.").wait_for()
+    assert page.locator(".toast", has_text="Demo recorded.").count() == 1
     assert page.evaluate("window.__marker") == 1
 
 
@@ -108,7 +113,9 @@ def test_move_to_the_next_stage_from_the_page(page, carol, deal, stages):
     assert page.locator(".toast").count() == 0
     deal.refresh_from_db()
     assert deal.stage_id == stages[1].pk
-    assert "Discovery done in the workshop" in page.inner_text("#history")
+    page.get_by_role("tab", name="Timeline").click()
+    override = page.locator("#deal-timeline .timeline-item.is-override")
+    assert "Discovery done in the workshop" in override.inner_text()
 
 
 def test_the_opportunity_page_on_a_narrow_screen(page, alice, deal):

@@ -70,6 +70,36 @@ def test_seed_writes_the_library_catalog_uses_and_training(demo_world):
     assert "building blocks:" in out.getvalue()
 
 
+def test_with_one_curator_an_admin_reviews_their_blocks(demo_world):
+    seed(rng=random.Random(7))
+    published = BuildingBlock.objects.filter(published_at__isnull=False)
+    assert published.exists()
+    assert set(published.values_list("owner__username", "reviewer__username")) == {
+        ("curator1", "admin")
+    }
+
+
+def test_two_curators_write_in_turn_and_review_each_other(demo_world):
+    factories.UserFactory(username="curator2", role="curator")
+
+    seed(rng=random.Random(7))
+
+    blocks = BuildingBlock.objects.order_by("pk")
+    owners = list(blocks.values_list("owner__username", flat=True))
+    assert owners == ["curator1", "curator2"] * (len(owners) // 2) + ["curator1"] * (
+        len(owners) % 2
+    )
+    pairs = set(
+        blocks.filter(published_at__isnull=False).values_list(
+            "owner__username", "reviewer__username"
+        )
+    )
+    assert pairs == {("curator1", "curator2"), ("curator2", "curator1")}
+    # Each finds one of the other's blocks waiting for them.
+    waiting = set(blocks.filter(status="in_review").values_list("owner__username", flat=True))
+    assert waiting == {"curator1", "curator2"}
+
+
 def test_seed_is_a_no_op_once_blocks_exist(demo_world):
     seed(rng=random.Random(7))
     counts = (BuildingBlock.objects.count(), BlockUsage.objects.count())

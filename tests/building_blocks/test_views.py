@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.db import connection
 from django.template import Context, Template
@@ -359,7 +361,10 @@ def test_use_from_htmx_answers_with_the_refreshed_panel(client, alice, opportuni
     )
     html = response.content.decode()
     assert response.status_code == 200 and 'id="blocks-panel"' in html
-    assert "Used in this deal" in html and "Recorded:" in html
+    assert "Used in this deal" in html
+    said = json.loads(response["HX-Trigger"])
+    assert said["epos:toast"]["message"].startswith("Recorded: “Published demo script” used in")
+    assert "epos:deal-changed" in said
 
 
 def test_an_outsider_cannot_use_a_block_in_someone_elses_deal(client, dave, opportunity, published):

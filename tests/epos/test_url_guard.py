@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -46,6 +47,7 @@ from integrations.webhooks.services import _new_secret
 from metrics import services as metric_services
 from metrics.models import MetricSnapshot
 from opportunities import services as deal_services
+from opportunities.models import Opportunity, SavedView
 from tests import factories
 from tests.building_blocks.helpers import PDF, make_block, upload
 
@@ -87,6 +89,7 @@ class World:
     old_key: Any  # alice's second API key, to revoke
     connection: Any  # a Vivun CSV connection (admins only)
     sync_run: Any
+    saved_view: Any  # alice's saved view of the opportunity list
     admin_objects: dict[type, int]  # every model the admin registers -> the pk of one row
 
 
@@ -210,6 +213,7 @@ def build_world() -> World:
         settings={"files": {"activities": str(export)}},
     )
     sync_run = SyncRun.objects.create(connection=connection, status=SyncRun.Status.SUCCEEDED)
+    saved_view = deal_services.saved_view_save(actor=alice, name="My open deals", query="owner=me")
 
     subscription = WebhookSubscription.objects.create(
         user=alice,
@@ -287,6 +291,7 @@ def build_world() -> World:
         old_key=old_key,
         connection=connection,
         sync_run=sync_run,
+        saved_view=saved_view,
         admin_objects=admin_objects,
     )
 
@@ -385,6 +390,7 @@ ROUTES: dict[str, Route] = {
         ALICE, 302, kwargs=lambda w: {"pk": w.old_key.pk}, dave=404, nobody=404
     ),
     "integrations:home": Route(SIGNED_IN),  # the user's own subscriptions
+    "search": Route(ALICE, query=lambda w: {"q": "acme"}),  # who finds what: test_search.py
     "integrations:subscription-pause": post(
         ALICE, 302, kwargs=lambda w: {"pk": w.subscription.pk}, dave=404, nobody=404
     ),
@@ -396,14 +402,47 @@ ROUTES: dict[str, Route] = {
     ),
     # --- the board and the deal pages
     "opportunities:home": Route(ALICE),
+    "opportunities:my-day": Route(ALICE),  # the user's own: what they see, test_my_day.py
     "opportunities:board": Route(ALICE, kwargs=lambda w: {"process_slug": w.process.slug}),
+    "opportunities:board-changes": Route(
+        ALICE,
+        kwargs=lambda w: {"process_slug": w.process.slug},
+        query=lambda w: {"since": f"{time.time():.3f}"},
+        status=204,
+    ),
     "opportunities:board-column": Route(
         ALICE, kwargs=lambda w: {"process_slug": w.process.slug, "stage_id": w.stages[0].pk}
     ),
     "opportunities:opportunity-list": Route(ALICE),
+    # The list's tools: everyone exports, saves views and acts on what they may see and change;
+    # dave's bulk move of alice's deal is a report of "not found" that leaves it where it was.
+    "opportunities:opportunity-export": Route(ALICE, query=lambda w: {"sort": "-amount"}),
+    "opportunities:opportunity-bulk": post(
+        ALICE,
+        200,
+        data=lambda w: {
+            "action": "move",
+            "ids": [w.deal.pk],
+            "stage": w.stages[-1].pk,
+            "loss_reason": "Price",
+        },
+        dave=200,
+        kept=lambda w: Opportunity.objects.get(pk=w.deal.pk).stage_id == w.stages[0].pk,
+    ),
+    "opportunities:saved-view-create": post(
+        ALICE, 302, data=lambda w: {"name": "Security", "query": "use_case=security"}
+    ),
+    "opportunities:saved-view-delete": post(
+        ALICE,
+        302,
+        kwargs=pk_of("saved_view"),
+        dave=404,
+        kept=lambda w: SavedView.objects.filter(pk=w.saved_view.pk).exists(),
+    ),
     "opportunities:opportunity-create": Route(ALICE),
     "opportunities:opportunity-detail": Route(ALICE, kwargs=deal, dave=404),
     "opportunities:opportunity-edit": Route(ALICE, kwargs=deal, dave=404),
+    "opportunities:timeline": Route(ALICE, kwargs=deal, status=302, dave=404),
     "opportunities:opportunity-move": post(
         ALICE,
         302,
@@ -432,6 +471,7 @@ ROUTES: dict[str, Route] = {
     ),
     "opportunities:account-list": Route(ALICE),
     "opportunities:account-create": Route(ALICE),
+    "opportunities:account-suggest": Route(ALICE, query=lambda w: {"q": w.account.name[:3]}),
     "opportunities:account-detail": Route(ALICE, kwargs=lambda w: {"pk": w.account.pk}),
     "opportunities:account-edit": Route(ALICE, kwargs=lambda w: {"pk": w.account.pk}),
     # --- building blocks: the library and the deal's panel
@@ -520,10 +560,22 @@ ROUTES: dict[str, Route] = {
     "metrics:dashboard-freshness": Route(CAROL),
     "metrics:drilldown": Route(CAROL, query=lambda w: {"drill": "won"}),
     "metrics:quotas": Route(CAROL),
+    "metrics:automation": Route(CAROL, dave=403),
     "metrics:pilot-list": Route(CAROL, dave=403),
     "metrics:pilot-create": Route(CAROL, dave=403),
     "metrics:pilot-detail": Route(CAROL, kwargs=pk_of("pilot"), dave=403),
     "metrics:pilot-roll-out": post(CAROL, 302, kwargs=pk_of("pilot"), dave=403),
+    "metrics:workload": Route(CAROL, dave=403),
+    "metrics:workload-deals": Route(
+        CAROL, query=lambda w: {"drill": "gaps", "severity": "nice_to_have"}, dave=403
+    ),
+    "metrics:workload-capacity": post(
+        CAROL,
+        302,
+        kwargs=lambda w: {"user_id": w.users["alice"].pk},
+        data=lambda w: {"weekly_hours": "30"},
+        dave=403,
+    ),
     "imports:upload": Route(CAROL, dave=403),
     "imports:confirm": post(CAROL, 302, data=lambda w: {"token": "none"}, dave=403),
     "imports:cancel": post(CAROL, 302, dave=403),
@@ -610,6 +662,8 @@ ROUTES: dict[str, Route] = {
     "integrations:connection-disable": post(
         ROOT, 302, kwargs=pk_of("connection"), dave=404, nobody=404
     ),
+    # The stage's "Google Docs" tool: a redirect to the deal's Drive folder (or to Docs).
+    "integrations:drive-folder": Route(ALICE, kwargs=deal, status=302, dave=404),
     "api:connection-list": Route(ROOT, dave=403, nobody=403),
     "api:connection-detail": Route(ROOT, kwargs=pk_of("connection"), dave=403, nobody=403),
     "api:connection-sync": post(ROOT, 202, kwargs=pk_of("connection"), dave=403, nobody=403),

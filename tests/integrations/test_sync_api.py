@@ -79,7 +79,8 @@ def test_bad_settings_and_unavailable_adapters_are_400(api, root):
     )
 
     assert bad.status_code == 400 and "settings.files" in bad.json()["detail"]
-    assert later.status_code == 400 and "not available yet" in later.json()["detail"]
+    # Google Drive is available: without its settings it names what is missing.
+    assert later.status_code == 400 and "The shared drive must be" in later.json()["detail"]
     assert mismatched.status_code == 400
     assert not Connection.objects.exists()
 

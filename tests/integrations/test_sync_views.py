@@ -167,3 +167,101 @@ def test_the_admin_page_has_a_constant_query_count(client, root, export, django_
         page = client.get(HOME).content.decode()
     assert page.count('id="connection-') == 4
     assert page.count('id="run-') == 4
+
+
+# --- a form per adapter --------------------------------------------------------------------------
+
+
+def test_the_page_offers_a_form_per_adapter_with_empty_secret_fields(client, root):
+    client.force_login(root)
+
+    page = client.get(HOME).content.decode()
+
+    assert 'id="add-vivun_csv"' in page and 'id="add-vivun_salesforce"' in page
+    assert 'id="add-vivun_http"' not in page  # behind EPOS_VIVUN_HTTP_EXPORT
+    assert 'type="password" name="client_secret"' in page
+    assert 'id="id_vivun_salesforce_name"' in page and 'id="id_vivun_csv_name"' in page
+
+
+def test_an_admin_adds_a_salesforce_connection_and_its_secrets_stay_hidden(client, root):
+    client.force_login(root)
+
+    response = client.post(
+        "/integrations/connections/",
+        {
+            "adapter": "vivun_salesforce",
+            "name": "Vivun on Salesforce",
+            "login_url": "https://acme.my.salesforce.com/",
+            "client_id": "3MVG9-consumer-key",
+            "client_secret": "very-secret-value",
+        },
+    )
+
+    assert response.status_code == 302
+    connection = Connection.objects.get()
+    assert (connection.system, connection.adapter) == ("vivun", "vivun_salesforce")
+    assert connection.settings == {"login_url": "https://acme.my.salesforce.com"}
+    assert connection.credentials == {
+        "client_id": "3MVG9-consumer-key",
+        "client_secret": "very-secret-value",
+    }
+    assert "very-secret-value" not in connection.credentials_encrypted
+    page = client.get(HOME).content.decode()
+    assert "very-secret-value" not in page and "3MVG9-consumer-key" not in page
+    api = client.get(f"/api/v1/connections/{connection.pk}/").json()
+    assert api["has_credentials"] is True
+    assert "very-secret-value" not in str(api)
+
+
+def test_a_refused_salesforce_form_comes_back_open_without_its_secret(client, root):
+    client.force_login(root)
+
+    response = client.post(
+        "/integrations/connections/",
+        {
+            "adapter": "vivun_salesforce",
+            "name": "Bad names",
+            "login_url": "https://acme.my.salesforce.com",
+            "client_id": "id",
+            "client_secret": "very-secret-value",
+            "objects": '{"objects": {"activities": "x WHERE 1=1"}}',
+        },
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "must be a Salesforce API name" in page
+    assert '<details class="connection-form" id="add-vivun_salesforce" open>' in page
+    assert "very-secret-value" not in page
+    assert not Connection.objects.exists()
+
+
+def test_an_unknown_adapter_is_refused(client, root):
+    client.force_login(root)
+
+    client.post("/integrations/connections/", {"adapter": "vivun_http", "name": "x"})
+
+    assert "cannot be added here" in client.get(HOME).content.decode()
+    assert not Connection.objects.exists()
+
+
+def test_test_connection_of_a_salesforce_connection(client, root, salesforce):
+    salesforce.add_object("vh__Activity__c", set())
+    connection = services.connection_create(
+        actor=root,
+        system="vivun",
+        adapter="vivun_salesforce",
+        name="SF",
+        settings={
+            "login_url": salesforce.login_url,
+            "objects": {"product_gaps": "", "deliverables": ""},
+        },
+        credentials={"client_id": "app-id", "client_secret": "app-secret"},
+    )
+    client.force_login(root)
+
+    client.post(f"/integrations/connections/{connection.pk}/test/")
+    page = client.get(HOME).content.decode()
+
+    assert "SF: Connection failed. vh__Activity__c has no field vh__Opportunity__c" in page
+    assert "Needs attention" in page

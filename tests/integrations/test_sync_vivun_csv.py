@@ -245,3 +245,41 @@ def test_bad_settings_are_refused(root, given, message):
             actor=root, system="vivun", adapter="vivun_csv", name="x", settings=given
         )
     assert not Connection.objects.exists()
+
+
+def test_a_record_deleted_in_epos_comes_back_with_the_next_run(
+    deal, connection, django_capture_on_commit_callbacks
+):
+    run_now(connection, django_capture_on_commit_callbacks)
+    Activity.objects.filter(external_id="a-1").delete()
+
+    again = run_now(connection, django_capture_on_commit_callbacks)
+
+    assert again.counts["created"] == 1 and again.counts["unchanged"] == 2
+    revived = Activity.objects.get(external_id="a-1")
+    ref = ExternalRef.objects.get(system="vivun", kind="activity", external_id="a-1")
+    assert ref.object_id == revived.pk
+    assert ExternalRef.objects.filter(system="vivun").count() == 3
+
+
+def test_an_activity_recorded_as_vivun_s_before_the_sync_is_adopted_not_duplicated(
+    deal, alice, connection, django_capture_on_commit_callbacks
+):
+    recorded = Activity.objects.create(
+        opportunity=deal,
+        kind="demo",
+        occurred_at=datetime(2026, 3, 4, tzinfo=UTC),
+        duration_minutes=90,
+        summary="Platform demo\n\nWent well,\r\nnext: POC",
+        source="vivun",
+        external_id="a-1",
+        created_by=alice,
+    )
+
+    run = run_now(connection, django_capture_on_commit_callbacks)
+
+    assert run.counts == {"created": 2, "updated": 0, "unchanged": 1, "skipped": 0, "failed": 0}
+    assert Activity.objects.filter(external_id="a-1").get() == recorded
+    assert Activity.objects.get(pk=recorded.pk).created_by == alice  # the export names no SA
+    ref = ExternalRef.objects.get(system="vivun", kind="activity", external_id="a-1")
+    assert ref.object_id == recorded.pk

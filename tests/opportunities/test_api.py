@@ -1,3 +1,6 @@
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -134,6 +137,56 @@ def test_move_answers_200_with_the_moved_opportunity(api, alice, opportunity, st
     assert response.status_code == 200, response.content
     assert response.json()["stage"]["id"] == stages[1].pk
     assert response.json()["version"] == 2
+
+
+@pytest.mark.parametrize("mover", ["alice", "carol", "root"])
+def test_a_moves_answer_is_the_deal_as_reading_it_answers(
+    api, request, bob, mover, opportunity, stages
+):
+    # Every printed kind of value: nested people and names, a decimal, a date, times.
+    opportunity.account_executive = bob
+    opportunity.amount = Decimal("1234.5")
+    opportunity.expected_close_date = date(2031, 5, 17)
+    opportunity.save()
+    complete_stage(opportunity, stages[0])
+    client = api.as_user(request.getfixturevalue(mover))
+    moved = client.post(move_url(opportunity), {"stage": stages[1].pk}, format="json")
+    read = client.get(reverse("api:opportunity-detail", args=[opportunity.pk]))
+    assert moved.status_code == read.status_code == 200, moved.content
+    assert moved.json() == read.json()
+    assert read.json()["stage"]["id"] == stages[1].pk
+    assert read.json()["account_executive"]["username"] == "bob"
+    assert read.json()["amount"] == "1234.50"
+
+
+@pytest.mark.parametrize("deal", ["alices", "missing"])
+def test_moving_a_deal_one_may_not_see_is_the_404_of_reading_it(
+    api, dave, deal, opportunity, stages
+):
+    pk = opportunity.pk if deal == "alices" else opportunity.pk + 1000
+    client = api.as_user(dave)
+    moved = client.post(
+        reverse("api:opportunity-move", args=[pk]), {"stage": stages[1].pk}, format="json"
+    )
+    read = client.get(reverse("api:opportunity-detail", args=[pk]))
+    assert moved.status_code == read.status_code == 404
+    assert moved.json() == read.json()
+    assert StageTransition.objects.filter(opportunity=opportunity).count() == 1
+
+
+def test_a_move_of_an_id_that_is_none_is_the_404_of_reading_it(api, alice, stages):
+    client = api.as_user(alice)
+    moved = client.post("/api/v1/opportunities/abc/move/", {"stage": stages[1].pk}, format="json")
+    read = client.get("/api/v1/opportunities/abc/")
+    assert moved.status_code == read.status_code == 404
+    assert moved.json() == read.json()
+
+
+def test_a_teammate_who_sees_the_deal_may_not_move_it(api, bob, opportunity, stages):
+    complete_stage(opportunity, stages[0])
+    response = api.as_user(bob).post(move_url(opportunity), {"stage": stages[1].pk}, format="json")
+    assert response.status_code == 403
+    assert StageTransition.objects.filter(opportunity=opportunity).count() == 1
 
 
 def test_move_blocked_by_a_gate_is_a_409_listing_the_open_items(api, alice, opportunity, stages):

@@ -211,3 +211,65 @@ def test_the_rule_preview_counts_the_open_deals_it_would_have_completed(
     assert "Would have completed this item on 1 open deal(s) in the last 90 days." in page
     dispatch_all()  # now it is done: nothing left to complete
     assert rule_preview(item) == 0
+
+
+def test_bant_answers_complete_the_qualification_items_one_by_one(opportunity, alice, stages):
+    from opportunities.services import qualification_update
+
+    titles = {"budget": "Budget known", "need": "Need stated", "verdict": "Verdict recorded"}
+    factories.StageItemFactory(
+        stage=stages[0],
+        title=titles["budget"],
+        position=20,
+        evidence_event="qualification.recorded",
+        evidence_condition={"budget": "yes"},
+    )
+    factories.StageItemFactory(
+        stage=stages[0],
+        title=titles["need"],
+        position=21,
+        evidence_event="qualification.recorded",
+        evidence_condition={"need": "yes"},
+    )
+    factories.StageItemFactory(
+        stage=stages[0],
+        title=titles["verdict"],
+        position=22,
+        evidence_event="qualification.recorded",
+        evidence_condition={"verdict": ["qualified", "nurture", "price_only"]},
+    )
+    qualification_update(opportunity=opportunity, actor=alice, budget="no", need="unknown")
+    dispatch_all()
+    assert done_titles(opportunity) == set()  # nothing yes, no verdict yet
+
+    qualification_update(opportunity=opportunity, actor=alice, budget="yes")
+    dispatch_all()
+    assert done_titles(opportunity) == {titles["budget"]}
+
+    qualification = qualification_update(
+        opportunity=opportunity, actor=alice, need="yes", authority="yes", timeline="yes"
+    )
+    dispatch_all()
+    assert qualification.verdict != "unqualified"
+    assert done_titles(opportunity) == set(titles.values())
+    note = ChecklistCompletion.objects.get(item__title=titles["need"]).note
+    assert note.startswith("Completed automatically by the qualification's answers")
+
+
+def test_the_bant_template_completes_from_the_qualification():
+    from stages.models import StageItem
+    from stages.services import processes_load_builtin
+
+    processes_load_builtin()
+    rules = dict(
+        StageItem.objects.filter(
+            stage__process__slug="b2b-bant", evidence_event="qualification.recorded"
+        ).values_list("title", "evidence_condition")
+    )
+    assert sorted(condition for rule in rules.values() for condition in rule) == [
+        "authority",
+        "budget",
+        "need",
+        "timeline",
+    ]
+    assert all(list(rule.values()) == ["yes"] for rule in rules.values())

@@ -13,13 +13,26 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from building_blocks import selectors as block_selectors
+from building_blocks import services as block_services
+from building_blocks.models import BuildingBlock
 from epos.lib.roles import ADMIN, CURATOR, MANAGER, ROLES, SA
+from metrics.models import Pilot
+from metrics.selectors import pilot_arms
+from metrics.statistics import compare
 from opportunities.demo.apply import DEMO_PASSWORD, active_process, process_shape
-from opportunities.demo.plan import BANT_SLUG, EPOS_SLUG, build_plan
+from opportunities.demo.plan import (
+    BANT_SLUG,
+    EPOS_SLUG,
+    MEETING_DAYS,
+    PILOT_MEMBERS,
+    PILOT_SLUG,
+    build_plan,
+)
 from opportunities.models import (
     Account,
     Activity,
@@ -31,6 +44,7 @@ from opportunities.models import (
     StageTransition,
     Team,
 )
+from opportunities.myday import MEETING_KINDS, my_day
 from stages.models import Stage, StageItem
 
 pytestmark = pytest.mark.django_db
@@ -63,16 +77,17 @@ def _usernames(role):
 def test_demo_users_have_their_roles(seeded):
     assert _usernames(SA) == {f"sa{n}" for n in range(1, 10)}
     assert _usernames(MANAGER) == {"manager1", "manager2", "manager3"}
-    assert _usernames(CURATOR) == {"curator1"}
+    assert _usernames(CURATOR) == {"curator1", "curator2"}
     assert _usernames(ADMIN) == {"admin"}
     users = get_user_model().objects.filter(groups__name__in=ROLES).distinct()
-    assert users.count() == 14
+    assert users.count() == 15
     admin = users.get(username="admin")
     assert admin.is_staff and admin.is_superuser
     assert not users.exclude(username="admin").filter(is_staff=True).exists()
     assert all(user.first_name and user.last_name for user in users)
     assert all(user.email.endswith("@example.com") for user in users)
-    assert len({user.email for user in users}) == 14
+    assert len({user.email for user in users}) == 15
+    assert len({user.get_full_name() for user in users}) == 15
 
 
 @override_settings(PASSWORD_HASHERS=FAST_HASHER)
@@ -127,8 +142,9 @@ def test_about_four_hundred_deals_mostly_on_the_epos_process(seeded):
     count = Opportunity.objects.count()
     assert 350 <= count <= 450
     by_process = Counter(Opportunity.objects.values_list("process__slug", flat=True))
-    assert set(by_process) == {EPOS_SLUG, BANT_SLUG}
-    assert by_process[EPOS_SLUG] > 2 * by_process[BANT_SLUG] > 0
+    assert set(by_process) == {EPOS_SLUG, BANT_SLUG, PILOT_SLUG}
+    # The pilot's deals are EPOS deals run on the piloted playbook.
+    assert by_process[EPOS_SLUG] + by_process[PILOT_SLUG] > 2 * by_process[BANT_SLUG] > 0
     use_cases = Counter(Opportunity.objects.values_list("use_case", flat=True))
     assert use_cases.most_common(2)[0][0] == "observability"
     assert use_cases["observability"] + use_cases["security"] > count / 2
@@ -321,6 +337,119 @@ def test_most_deals_are_qualified_and_won_deals_score_higher(seeded):
         scores[qualification.opportunity.outcome].append(qualification.score)
     mean = {outcome: sum(values) / len(values) for outcome, values in scores.items()}
     assert mean["won"] > mean["lost"] > mean["qualified_out"]
+
+
+def test_two_curators_wrote_the_library_and_reviewed_each_others_blocks(seeded):
+    authors = Counter(BuildingBlock.objects.values_list("owner__username", flat=True))
+    assert set(authors) == {"curator1", "curator2"}
+    assert min(authors.values()) >= 15
+    reviewed = BuildingBlock.objects.filter(published_at__isnull=False).select_related(
+        "owner", "reviewer"
+    )
+    assert reviewed.count() > 30
+    for block in reviewed:
+        assert {block.owner.username, block.reviewer.username} == {"curator1", "curator2"}
+
+
+@pytest.mark.parametrize("username", ["curator1", "curator2"])
+def test_each_curator_finds_a_block_to_review_and_can_publish_it(seeded, username):
+    curator = get_user_model().objects.get(username=username)
+    queue = list(block_selectors.review_queue(user=curator))
+    others = [block for block in queue if block.owner_id != curator.pk]
+    assert others, "nothing this curator may approve"
+    # My day on their home page shows exactly those.
+    (reviews,) = my_day(user=curator, now=timezone.now()).sections
+    assert [block.pk for block in reviews.data.to_review] == [block.pk for block in others]
+
+    published = block_services.block_approve(block=others[0], actor=curator)
+
+    assert published.status == "published" and published.reviewer_id == curator.pk
+
+
+def _mttc_days(deal) -> float:
+    return (deal.closed_at - deal.engaged_at).total_seconds() / 86400
+
+
+def test_the_pilot_is_running_and_its_deals_give_it_a_real_verdict(seeded):
+    pilot = Pilot.objects.select_related("process", "baseline_process").get()
+    assert pilot.status_on(timezone.localdate()) == "running"
+    assert (pilot.process.slug, pilot.baseline_process.slug) == (PILOT_SLUG, EPOS_SLUG)
+    assert {pilot.process.status, pilot.baseline_process.status} == {"active"}
+    assert sorted(m.username for m in pilot.members.all()) == sorted(PILOT_MEMBERS)
+    assert pilot.target_metric == "mttc_change_pct" and pilot.target_value < 0
+
+    # The arms read from the deals themselves, as the pilot defines them.
+    def in_window(deal):
+        return pilot.starts_on <= timezone.localtime(deal.created_at).date() <= pilot.ends_on
+
+    deals = [d for d in Opportunity.objects.select_related("owner") if in_window(d)]
+    pilot_arm = [
+        d for d in deals if d.process_id == pilot.process_id and d.owner.username in PILOT_MEMBERS
+    ]
+    control_arm = [d for d in deals if d.process_id == pilot.baseline_process_id]
+    assert (
+        not Opportunity.objects.filter(process=pilot.process)
+        .exclude(owner__username__in=PILOT_MEMBERS)
+        .exists()
+    )
+    pilot_days = [_mttc_days(d) for d in pilot_arm if d.outcome == "won" and d.engaged_at]
+    control_days = [_mttc_days(d) for d in control_arm if d.outcome == "won" and d.engaged_at]
+    assert len(pilot_days) >= 8 and len(control_days) >= 15
+    pilot_mean = sum(pilot_days) / len(pilot_days)
+    control_mean = sum(control_days) / len(control_days)
+    assert pilot_mean < 0.8 * control_mean
+    from scipy import stats
+
+    p_value = stats.mannwhitneyu(pilot_days, control_days, alternative="two-sided").pvalue
+    assert p_value < 0.05
+
+    # What the pilot page says: a verdict reached on those deals, not "wait for more data".
+    comparison = compare(pilot, pilot_arms(pilot))
+    assert comparison.arms["pilot"].opportunities == len(pilot_arm)
+    assert comparison.arms["control"].opportunities == len(control_arm)
+    assert comparison.mttc_p == pytest.approx(p_value)
+    assert comparison.mttc_change_pct == pytest.approx((pilot_mean / control_mean - 1) * 100)
+    assert comparison.tone == "good"
+    assert comparison.verdict.startswith("The pilot process closes deals faster")
+    assert "meets the target" in comparison.verdict
+    assert comparison.verdict in seeded  # the command's summary says it too
+
+
+def test_every_sa_logged_hours_over_the_last_ninety_days(seeded):
+    now = timezone.now()
+    activities = Activity.objects.filter(occurred_at__lte=now)
+    hours = {}
+    for window in (30, 90):
+        rows = (
+            activities.filter(occurred_at__gte=now - timedelta(days=window))
+            .values("opportunity__owner__username")
+            .annotate(minutes=Sum("duration_minutes"))
+        )
+        hours[window] = {row["opportunity__owner__username"]: row["minutes"] / 60 for row in rows}
+    sas = _usernames(SA)
+    assert set(hours[90]) == set(hours[30]) == sas
+    capacity = {window: 40 * window / 7 for window in (30, 90)}  # the default 40 h a week
+    for username in sas:
+        assert 0.3 <= hours[90][username] / capacity[90] <= 1.25, username
+        assert 0.2 <= hours[30][username] / capacity[30] <= 1.4, username
+    # Someone is stretched and someone has room: a workload page has something to tell.
+    assert max(hours[90].values()) >= 2 * min(hours[90].values())
+    recent = activities.filter(occurred_at__gte=now - timedelta(days=90))
+    assert set(recent.values_list("source", flat=True)) >= {"manual", "google_calendar", "vivun"}
+    assert not recent.filter(opportunity__created_at__gt=F("occurred_at")).exists()
+
+
+def test_each_sa_has_meetings_booked_on_open_deals_for_the_next_two_weeks(seeded):
+    now = timezone.now()
+    booked = Activity.objects.filter(occurred_at__gt=now)
+    assert booked.exists()
+    assert not booked.exclude(opportunity__outcome="open").exists()
+    assert set(booked.values_list("kind", flat=True)) <= set(MEETING_KINDS)
+    assert not booked.filter(occurred_at__gt=now + timedelta(days=MEETING_DAYS + 1)).exists()
+    owners = set(booked.values_list("opportunity__owner__username", flat=True))
+    assert owners == _usernames(SA)
+    sa1 = get_user_model().objects.get(username="sa1")
+    assert my_day(user=sa1, now=now).meetings
 
 
 def test_if_empty_on_a_seeded_database_adds_nothing(seeded):

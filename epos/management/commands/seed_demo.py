@@ -1,5 +1,5 @@
 """seed_demo lives in the project package because it fills every app: opportunities first,
-then the building-block library that refers to those deals."""
+then the building-block library that refers to those deals, then the pilot they ran in."""
 
 import io
 import logging
@@ -9,10 +9,12 @@ from contextlib import contextmanager
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from building_blocks.demo.apply import seed as blocks_demo_seed
 from epos.models import BuiltinRecord
 from epos.outbox import outbox_quiet
+from metrics.demo import pilot_verdict, seed_pilot
 from opportunities.demo.apply import database_is_empty, demo_seed
 from opportunities.demo.plan import DEFAULT_SEED, DemoDataError
 
@@ -35,7 +37,8 @@ def _quiet_eager_tasks():
 class Command(BaseCommand):
     help = (
         "Fill an empty database with deterministic demo data: users (password epos-demo), "
-        "teams, accounts and ~400 opportunities with 18 months of history."
+        "teams, accounts, ~400 opportunities with 18 months of history, the SAs' hours of the "
+        "last 90 days and meetings ahead, a running pilot and the building-block library."
     )
 
     def add_arguments(self, parser):
@@ -71,6 +74,11 @@ class Command(BaseCommand):
                 summary = demo_seed(seed=seed)
                 with outbox_quiet():
                     blocks_summary = blocks_demo_seed(rng=random.Random(seed), stdout=None)
+                pilot = seed_pilot(
+                    plan=summary["pilot"],
+                    process=summary["pilot_process"],
+                    baseline=summary["baseline_process"],
+                )
                 BuiltinRecord.objects.get_or_create(
                     source=DEMO_SOURCE, key=str(seed), defaults={"digest": ""}
                 )
@@ -95,6 +103,14 @@ class Command(BaseCommand):
                 ]
             )
         )
+        if pilot is not None:
+            verdict = pilot_verdict(pilot)
+            arms = verdict.arms
+            self.stdout.write(
+                f"  pilot: {pilot.name} ({pilot.status_on(timezone.localdate())}, "
+                f"{arms['pilot'].opportunities} deals in the pilot arm, "
+                f"{arms['control'].opportunities} in the control arm): {verdict.verdict}"
+            )
         if blocks_summary:
             self.stdout.write(
                 f"  building blocks: {blocks_summary['blocks']} "
