@@ -70,10 +70,10 @@ def can_view_opportunity(user, opportunity) -> bool:
     if not roles & {SA, MANAGER}:
         return False
     # The deal's own people first: they need no look-up of the user's teams.
-    return (
-        user.pk in (opportunity.owner_id, opportunity.account_executive_id)
-        or opportunity.team_id in visible_team_ids(user)
-    )
+    return user.pk in (
+        opportunity.owner_id,
+        opportunity.account_executive_id,
+    ) or opportunity.team_id in visible_team_ids(user)
 
 
 def can_edit_opportunity(user, opportunity) -> bool:

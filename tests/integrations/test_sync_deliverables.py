@@ -1,6 +1,7 @@
 """Vivun deliverables become evidence, synced rows carry their SA and link back to Vivun on the
 deal page (CSV exports here; the other adapters share the writer)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,9 @@ def test_a_finished_deliverable_completes_the_item_that_asks_for_it(
     assert completion.auto_event_id == message.pk
     # The architecture is still in progress: synced and shown, but no evidence yet.
     assert completion_of(deal, items["architecture"]) is None
+    done = SyncedItem.objects.get(external_id="d-1")
+    assert done.occurred_at == datetime(2026, 3, 6, tzinfo=UTC)
+    assert done.updated_at is not None and done.connection == connection
     draft = SyncedItem.objects.get(external_id="d-2")
     assert (draft.status, draft.person) == ("open", None)
     assert SyncedItem.objects.get(external_id="d-1").person == alice

@@ -283,3 +283,22 @@ def test_an_activity_recorded_as_vivun_s_before_the_sync_is_adopted_not_duplicat
     assert Activity.objects.get(pk=recorded.pk).created_by == alice  # the export names no SA
     ref = ExternalRef.objects.get(system="vivun", kind="activity", external_id="a-1")
     assert ref.object_id == recorded.pk
+
+
+def test_the_reported_rows_are_capped_and_the_rest_counted(
+    deal, connection, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations.sync import writers
+
+    monkeypatch.setattr(writers, "MAX_REPORTED_ERRORS", 2)
+    write(
+        tmp_path / "activities.csv",
+        "Activity ID,Opportunity ID,Activity Type,Activity Date\r\n"
+        + "".join(f"a-{n},006NOPE,Demo,2026-03-04\r\n" for n in range(5)),
+    )
+
+    run = run_now(connection, django_capture_on_commit_callbacks)
+
+    assert run.counts["failed"] == 5
+    assert [error["row"] for error in run.errors] == [2, 3, "…"]
+    assert run.errors[-1]["reason"] == "and 3 more rows"

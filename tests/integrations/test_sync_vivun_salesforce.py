@@ -406,3 +406,27 @@ def test_bad_settings_are_refused(root, given, message):
             actor=root, system="vivun", adapter="vivun_salesforce", name="x", settings=given
         )
     assert not Connection.objects.exists()
+
+
+def test_the_api_adds_and_tests_a_salesforce_connection_without_returning_secrets(api, root, org):
+    client = api.as_user(root)
+
+    created = client.post(
+        "/api/v1/connections/",
+        {
+            "system": "vivun",
+            "adapter": "vivun_salesforce",
+            "name": "Vivun on Salesforce",
+            "settings": {"login_url": org.login_url},
+            "credentials": {"client_id": "app-id", "client_secret": "app-secret"},
+        },
+        format="json",
+    )
+    tested = client.post(f"/api/v1/connections/{created.json()['id']}/test/")
+
+    assert created.status_code == 201, created.content
+    assert created.json()["has_credentials"] is True
+    assert "app-secret" not in created.content.decode()
+    assert tested.status_code == 200
+    assert tested.json()["ok"] is True
+    assert tested.json()["message"].startswith(f"Found {ACTIVITY}")
