@@ -38,7 +38,7 @@ from django.db.models.functions import Coalesce
 from epos.lib.roles import SA, has_role
 from opportunities.measures import DaysBetween, past_target_q
 from opportunities.models import Activity, ChecklistCompletion, Opportunity
-from opportunities.selectors import activity_list, opportunity_list
+from opportunities.selectors import activity_list, opportunity_list, required_done_count
 from stages.models import Stage, StageItem
 
 MEETING_KINDS = (
@@ -203,24 +203,9 @@ def _open_required_items(mine: QuerySet[Opportunity], stages: list[Stage], limit
     required = {stage.pk: stage.required_count for stage in stages if stage.required_count}
     if not required:
         return [], 0, 0
-    done = (
-        ChecklistCompletion.objects.filter(
-            opportunity_id=OuterRef("pk"),
-            done=True,
-            item__required=True,
-            item__stage_id=OuterRef("stage_id"),
-        )
-        .order_by()
-        .values("opportunity_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     owing = (
         mine.filter(stage_id__in=sorted(required))
-        .annotate(
-            open_required=_per_stage(required)
-            - Coalesce(Subquery(done, output_field=IntegerField()), 0)
-        )
+        .annotate(open_required=_per_stage(required) - required_done_count())
         .filter(open_required__gt=0)
     )
     deals = list(

@@ -245,8 +245,9 @@ CARD_FIELDS = (
 )
 
 
-def _with_card_fields(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
-    # Done required items of the card's current stage, counted in the same query as the cards.
+def required_done_count():
+    """The done required items of a deal's current stage, as a subquery over the outer deal
+    (OuterRef pk and stage_id): the board card's progress and My day's open items."""
     done = (
         ChecklistCompletion.objects.filter(
             opportunity_id=OuterRef("pk"),
@@ -259,6 +260,10 @@ def _with_card_fields(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    return Coalesce(Subquery(done, output_field=IntegerField()), 0)
+
+
+def _with_card_fields(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
     # The next planned activity (a meeting booked, a demo scheduled), shown on the card.
     upcoming = (
         Activity.objects.filter(opportunity_id=OuterRef("pk"), occurred_at__gte=timezone.now())
@@ -269,7 +274,7 @@ def _with_card_fields(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
         queryset.select_related("account", "owner")
         .only(*CARD_FIELDS)
         .annotate(
-            checklist_done=Coalesce(Subquery(done, output_field=IntegerField()), 0),
+            checklist_done=required_done_count(),
             next_activity_at=Subquery(upcoming),
         )
     )
