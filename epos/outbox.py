@@ -1,7 +1,11 @@
 """The outbox: the one place domain services announce events to the outside world.
 
-A message is written in the caller's transaction; once that commits, the dispatcher task is
-queued. If queuing fails (broker down), the beat sweeper picks the message up later.
+A message is written in the caller's transaction; once that commits, a worker is asked to drain
+the outbox (dispatch every message waiting for its first attempt). Asking costs a broker round
+trip, so a web process asks at most once per `KICK_WINDOW_SECONDS` plus once at the end of a
+window in which it held requests back: under load one drain carries many messages, an isolated
+event is dispatched at once. If asking fails (broker down), the beat sweeper picks the message
+up later. With tasks in-process (no broker) each message is dispatched as it commits.
 
 The dispatcher hands each message to the consumers registered here (webhook fan-out, later the
 checklist automation). The apps that own a consumer register it from `AppConfig.ready()`, so the
@@ -9,6 +13,8 @@ platform layer never imports the apps above it.
 """
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -85,10 +91,52 @@ def outbox_publish(*, topic: str, payload: dict) -> OutboxMessage:
     return message
 
 
+KICK_WINDOW_SECONDS = 0.5
+# The trailing drain's start is judged by the worker's clock: a little later than the window's
+# end covers a worker clock slightly ahead of this one.
+KICK_CLOCK_MARGIN_SECONDS = 0.05
+
+
+class _Kicks:
+    """When this process last asked for a drain. A drain that starts after a message committed
+    dispatches it, so a message committed inside a window whose trailing drain is already
+    asked for needs no request of its own: that drain starts after the window ends."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._window_ends = float("-inf")
+        self._trailing_asked = False
+
+    def countdown(self, now: float) -> float | None:
+        """Seconds until the drain to ask for now (0: at once), or None: one is already due."""
+        with self._lock:
+            if now >= self._window_ends:
+                self._window_ends, self._trailing_asked = now + KICK_WINDOW_SECONDS, False
+                return 0.0
+            if self._trailing_asked:
+                return None
+            self._trailing_asked = True
+            return self._window_ends - now + KICK_CLOCK_MARGIN_SECONDS
+
+    def forget(self) -> None:
+        """Asking failed: the next commit asks again instead of counting on this one."""
+        with self._lock:
+            self._window_ends, self._trailing_asked = float("-inf"), False
+
+
+_kicks = _Kicks()
+
+
 def _enqueue(message_id: int) -> None:
-    from epos.tasks import outbox_dispatch
+    from epos.tasks import outbox_dispatch, outbox_drain
 
     try:
-        outbox_dispatch.delay(message_id)
+        if outbox_drain.app.conf.task_always_eager:
+            outbox_dispatch.delay(message_id)
+            return
+        countdown = _kicks.countdown(time.monotonic())
+        if countdown is not None:
+            outbox_drain.apply_async(countdown=countdown or None)
     except Exception:  # noqa: BLE001 - the broker being down must not fail the user's request
+        _kicks.forget()
         logger.warning("Could not queue outbox message %s; the sweeper will retry", message_id)

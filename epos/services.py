@@ -89,6 +89,31 @@ def outbox_dispatch(*, message_id: int) -> OutboxMessage | None:
     return message
 
 
+DRAIN_BATCH = 200
+
+
+def outbox_drain(*, batch: int = DRAIN_BATCH) -> list[int]:
+    """Dispatch every message waiting for its first attempt, oldest id first; returns the ids
+    this call dispatched. A message another worker holds is skipped (that worker dispatches
+    it); one whose consumer failed waits for the sweeper's retry rather than being tried again
+    at every drain. One that commits behind the scan is carried by the drain its own commit
+    asks for."""
+    dispatched, after = [], 0
+    while True:
+        ids = list(
+            OutboxMessage.objects.filter(dispatched_at__isnull=True, attempts=0, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        for message_id in ids:
+            message = outbox_dispatch(message_id=message_id)
+            if message is not None and message.dispatched_at is not None:
+                dispatched.append(message.pk)
+        if len(ids) < batch:
+            return dispatched
+        after = ids[-1]
+
+
 def outbox_pending_ids(*, older_than_seconds: int = 30, limit: int = 500) -> list[int]:
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return list(

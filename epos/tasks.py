@@ -9,6 +9,12 @@ def outbox_dispatch(self, message_id: int):
     return message.pk if message else None
 
 
+@shared_task(acks_late=True)
+def outbox_drain():
+    """Dispatch every message waiting for its first attempt (see epos.outbox)."""
+    return services.outbox_drain()
+
+
 @shared_task
 def outbox_sweep():
     ids = services.outbox_pending_ids()

@@ -165,6 +165,80 @@ def _stage_labels(workload: Workload) -> dict[int, str]:
     }
 
 
+@dataclass(frozen=True)
+class _Scale:
+    """What every person's row is drawn against."""
+
+    labels: dict[int, str]
+    colours: dict[int, int]
+    stage_order: list[int]
+    most_open: int
+    window: int
+    editable: bool
+
+
+def _segments(load, scale: _Scale, links: Links) -> list[Segment]:
+    """The bar of a person's open deals, one segment per stage, in the process's order."""
+    segments, x = [], 0.0
+    for stage_id in scale.stage_order:
+        count = load.open_by_stage.get(stage_id, 0)
+        if not count:
+            continue
+        width = count / scale.most_open * 100
+        segments.append(
+            Segment(
+                label=scale.labels[stage_id],
+                count=count,
+                x=round(x, 3),
+                width=round(width, 3),
+                colour=scale.colours[stage_id],
+                href=links.open_deals(load.user_id, stage_id),
+            )
+        )
+        x += width
+    return segments
+
+
+def _person_row(
+    load, utilisation, *, axis: float, teams: str, scale: _Scale, links: Links, error: str
+) -> PersonRow:
+    return PersonRow(
+        load=load,
+        teams=teams,
+        utilisation=utilisation,
+        band=band(utilisation),
+        bar_width=round(min(utilisation or 0.0, axis) / axis * 100, 3),
+        segments=_segments(load, scale, links),
+        links={
+            "open": links.open_deals(load.user_id),
+            "past_target": links.drill("past_target", sa=load.user_id),
+            **{
+                f"hours_{days}": links.drill("hours", sa=load.user_id, window=days)
+                for days in WINDOWS
+            },
+        },
+        hours_href=links.drill("hours", sa=load.user_id, window=scale.window),
+        capacity_href=links.capacity(load.user_id),
+        window=scale.window,
+        can_edit=scale.editable,
+        error=error,
+    )
+
+
+def _totals(workload: Workload, window: int, severity_bars) -> dict:
+    hours = sum(load.hours(window) for load in workload.people)
+    capacity = sum(load.capacity_hours(window) for load in workload.people)
+    return {
+        "people": len(workload.people),
+        "open": sum(load.open_count for load in workload.people),
+        "past_target": sum(load.past_target for load in workload.people),
+        "hours": hours,
+        "capacity_hours": capacity,
+        "utilisation": hours / capacity if capacity else None,
+        "at_risk": next((bar for bar in severity_bars if bar.severity == "deal_breaker"), None),
+    }
+
+
 def build(
     workload: Workload,
     *,
@@ -180,54 +254,28 @@ def build(
     team_names = {team.pk: team.name for team in workload.teams}
     labels = _stage_labels(workload)
     colours = {stage.pk: (stage.position - 1) % STAGE_COLOURS for stage in workload.stages}
-    stage_order = [stage.pk for stage in workload.stages]
-    most_open = max((load.open_count for load in workload.people), default=0) or 1
+    scale = _Scale(
+        labels=labels,
+        colours=colours,
+        stage_order=[stage.pk for stage in workload.stages],
+        most_open=max((load.open_count for load in workload.people), default=0) or 1,
+        window=window,
+        editable=editable,
+    )
     utilisations = [load.utilisation(window) for load in workload.people]
     axis = min(AXIS_MAX, max([AXIS_MIN, *(u for u in utilisations if u is not None)]))
-
-    rows = []
-    for load, utilisation in zip(workload.people, utilisations, strict=True):
-        segments, x = [], 0.0
-        for stage_id in stage_order:
-            count = load.open_by_stage.get(stage_id, 0)
-            if not count:
-                continue
-            width = count / most_open * 100
-            segments.append(
-                Segment(
-                    label=labels[stage_id],
-                    count=count,
-                    x=round(x, 3),
-                    width=round(width, 3),
-                    colour=colours[stage_id],
-                    href=links.open_deals(load.user_id, stage_id),
-                )
-            )
-            x += width
-        rows.append(
-            PersonRow(
-                load=load,
-                teams=", ".join(team_names[pk] for pk in load.team_ids if pk in team_names),
-                utilisation=utilisation,
-                band=band(utilisation),
-                bar_width=round(min(utilisation or 0.0, axis) / axis * 100, 3),
-                segments=segments,
-                links={
-                    "open": links.open_deals(load.user_id),
-                    "past_target": links.drill("past_target", sa=load.user_id),
-                    **{
-                        f"hours_{days}": links.drill("hours", sa=load.user_id, window=days)
-                        for days in WINDOWS
-                    },
-                },
-                hours_href=links.drill("hours", sa=load.user_id, window=window),
-                capacity_href=links.capacity(load.user_id),
-                window=window,
-                can_edit=editable,
-                error=errors.get(load.user_id, ""),
-            )
+    rows = [
+        _person_row(
+            load,
+            utilisation,
+            axis=axis,
+            teams=", ".join(team_names[pk] for pk in load.team_ids if pk in team_names),
+            scale=scale,
+            links=links,
+            error=errors.get(load.user_id, ""),
         )
-
+        for load, utilisation in zip(workload.people, utilisations, strict=True)
+    ]
     gap_rows = [
         GapRow(
             team=team_names.get(gap.team_id, "No team"),
@@ -240,17 +288,6 @@ def build(
     ]
     severity_bars = _severity_bars(workload.gaps, links)
     currencies = _currencies(workload.gaps)
-    hours = sum(load.hours(window) for load in workload.people)
-    capacity = sum(load.capacity_hours(window) for load in workload.people)
-    totals = {
-        "people": len(workload.people),
-        "open": sum(load.open_count for load in workload.people),
-        "past_target": sum(load.past_target for load in workload.people),
-        "hours": hours,
-        "capacity_hours": capacity,
-        "utilisation": hours / capacity if capacity else None,
-        "at_risk": next((bar for bar in severity_bars if bar.severity == "deal_breaker"), None),
-    }
     return WorkloadPage(
         workload=workload,
         window=window,
@@ -259,7 +296,7 @@ def build(
         several_processes=len({stage.process_id for stage in workload.stages}) > 1,
         gap_rows=gap_rows,
         severity_bars=severity_bars,
-        totals=totals,
+        totals=_totals(workload, window, severity_bars),
         axis_marker=round(1 / axis * 100, 3),
         axis_max=axis,
         table=_table(rows, workload, labels, window),

@@ -1,5 +1,6 @@
 """Every read of opportunities the views, the API and the metrics use."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from epos.lib.prepared import PreparedRead
 from epos.lib.roles import MANAGER, SA
 from opportunities import permissions
 from opportunities.filters import OpportunityListFilter, opportunity_ordering
@@ -38,6 +40,7 @@ from opportunities.models import (
     StageTransition,
     Team,
 )
+from stages import rules
 from stages.models import Process, Stage, StageItem, Tool
 
 
@@ -85,21 +88,89 @@ def opportunity_get(*, user, pk) -> Opportunity | None:
     return opportunity_list(user=user).filter(pk=pk).first()
 
 
-def opportunity_to_move(*, user, pk) -> Opportunity | None:
-    """The deal an API move names, or None if `user` may not see it, with the relations the
-    answer prints but its stage, which the move replaces. ValueError if `pk` is no id.
+# The relations a deal's representation prints (opportunities.api.serializers), beside its
+# stage and process, which a move reads with the process's stages.
+OUTPUT_RELATIONS = ("account", "owner", "account_executive", "team")
 
-    Read by key and judged by `permissions.can_view_opportunity` (the same rule as
-    `opportunity_visibility_q`): PostgreSQL plans a key lookup with four outer joins in half
-    the CPU of one that also joins the stage and ORs the visibility filter, and the deal's own
-    people need no look-up of their teams."""
-    try:
-        opportunity = Opportunity.objects.select_related(
-            "account", "owner", "account_executive", "team"
-        ).get(pk=pk)
-    except Opportunity.DoesNotExist:
+
+def _locked(relations: tuple[str, ...]) -> PreparedRead:
+    rows = Opportunity.objects.select_for_update(of=("self",) if relations else ())
+    if relations:  # select_related() with no names would follow every relation
+        rows = rows.select_related(*relations)
+    return PreparedRead(lambda pk: rows.filter(pk=pk).order_by(), pk=-1)
+
+
+# Every move runs one of them: compiled once (epos.lib.prepared).
+_LOCKED = {(): _locked(()), OUTPUT_RELATIONS: _locked(OUTPUT_RELATIONS)}
+
+
+def opportunity_for_update(pk: int, *, relations: tuple[str, ...] = ()) -> Opportunity | None:
+    """The deal with its row locked until the transaction ends (call it inside one), or None.
+    `relations`: none, or OUTPUT_RELATIONS.
+
+    Only the deal's row is locked and nothing joins its stage: when a concurrent move commits
+    first, PostgreSQL re-checks the locked row against the joined rows it read before, and a
+    join on the stage that move replaced would drop the row instead of showing its new version.
+    `relations` (nullable, so outer joins) come in the same statement; one that a concurrent
+    change re-pointed comes back empty or stale, so it is forgotten here and read on use."""
+    found = _LOCKED[relations].rows(pk=pk)
+    if not found:
         return None
-    return opportunity if permissions.can_view_opportunity(user, opportunity) else None
+    opportunity = found[0]
+    for name in relations:
+        related = getattr(opportunity, name)
+        if (related.pk if related is not None else None) != getattr(opportunity, f"{name}_id"):
+            Opportunity._meta.get_field(name).delete_cached_value(opportunity)
+    return opportunity
+
+
+# By position alone: Stage's default order starts with its process's (name, version), a join
+# that orders nothing here. Every move reads them: compiled once.
+_PROCESS_STAGES = PreparedRead(
+    lambda process_id: Stage.objects.filter(process_id=process_id).order_by("position"),
+    process_id=-1,
+)
+
+
+def process_stages(process_id: int) -> list[Stage]:
+    """The stages of a process, in order."""
+    return _PROCESS_STAGES.rows(process_id=process_id)
+
+
+# Every forward move reads them: compiled once, for the whole process (a process has a few
+# dozen items; the stages asked for are picked here). NOT IN rather than NOT EXISTS: the same
+# rows, as item_id is never null.
+_OPEN_REQUIRED_ITEMS = PreparedRead(
+    lambda opportunity_id, process_id: (
+        StageItem.objects.filter(stage__process_id=process_id, required=True)
+        .exclude(
+            pk__in=ChecklistCompletion.objects.filter(
+                opportunity_id=opportunity_id, done=True
+            ).values("item_id")
+        )
+        .order_by("position", "pk")
+        .values_list("stage_id", "pk", "title")
+    ),
+    opportunity_id=-1,
+    process_id=-2,
+)
+
+
+def open_required_items(
+    opportunity_id: int, *, process_id: int, stage_ids: Iterable[int]
+) -> dict[int, list[rules.Item]]:
+    """The required items of these stages (of the deal's process) that the deal has not
+    done, by stage."""
+    wanted = set(stage_ids)
+    if not wanted:
+        return {}
+    open_items: dict[int, list[rules.Item]] = {}
+    for stage_id, pk, title in _OPEN_REQUIRED_ITEMS.rows(
+        opportunity_id=opportunity_id, process_id=process_id
+    ):
+        if stage_id in wanted:
+            open_items.setdefault(stage_id, []).append(rules.Item(pk, title))
+    return open_items
 
 
 def transition_list(*, opportunity: Opportunity) -> QuerySet[StageTransition]:

@@ -14,11 +14,11 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from epos.lib.errors import Forbidden, InvalidInput, StaleVersion
+from epos.lib.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from epos.lib.figures import figures_changed_on_commit
 from epos.lib.roles import ADMIN, MANAGER, has_role
 from epos.outbox import outbox_publish
-from opportunities import permissions
+from opportunities import permissions, selectors
 from opportunities.models import (
     Account,
     Activity,
@@ -101,10 +101,7 @@ def _check_assignment(actor, *, team, owner, account_executive, changing=()) -> 
 
 
 def _process_rules(process_id: int) -> tuple[rules.ProcessRules, dict[int, Stage]]:
-    # By position alone: Stage's default order starts with its process's (name, version), a
-    # join that orders nothing here.
-    rows = Stage.objects.filter(process_id=process_id).order_by("position")
-    stages = {stage.pk: stage for stage in rows}
+    stages = {stage.pk: stage for stage in selectors.process_stages(process_id)}
     return rules.ProcessRules.of(stages.values()), stages
 
 
@@ -234,25 +231,6 @@ def opportunity_delete(*, opportunity: Opportunity, actor) -> None:
         figures_changed_on_commit()
 
 
-def _open_required_items(opportunity_id: int, stage_keys: list[int]) -> dict[int, list[rules.Item]]:
-    """The required items of these stages that the deal has not done, by stage."""
-    if not stage_keys:
-        return {}
-    # NOT IN rather than NOT EXISTS: the same rows (item_id is never null) for a third less of
-    # the ORM's work building the query, on every forward move.
-    done = ChecklistCompletion.objects.filter(opportunity_id=opportunity_id, done=True)
-    open_items: dict[int, list[rules.Item]] = {}
-    rows = (
-        StageItem.objects.filter(stage_id__in=stage_keys, required=True)
-        .exclude(pk__in=done.values("item_id"))
-        .order_by("position", "pk")
-        .values_list("stage_id", "pk", "title")
-    )
-    for stage_id, pk, title in rows:
-        open_items.setdefault(stage_id, []).append(rules.Item(pk, title))
-    return open_items
-
-
 def _closed_from(opportunity_id: int, process_rules, stages: dict[int, Stage]) -> Stage | None:
     """The sales stage a closed deal closed from: where its last close started."""
     moves = (
@@ -270,7 +248,7 @@ def _closed_from(opportunity_id: int, process_rules, stages: dict[int, Stage]) -
 
 def opportunity_move_to_stage(
     *,
-    opportunity: Opportunity,
+    opportunity: Opportunity | int,
     to_stage: Stage | int,
     actor,
     note: str = "",
@@ -283,18 +261,26 @@ def opportunity_move_to_stage(
     """The one way to change a deal's stage: lock the deal, ask the process's rules
     (`stages.rules`), write the deal and its transition, publish the event.
 
+    `opportunity`: the deal, or its id: then it is read under the lock with the relations its
+    representation prints (`selectors.OUTPUT_RELATIONS`), and an actor who may not see it gets
+    NotFound, with no hint that it exists.
     `to_stage`: a stage of the deal's process, or its id (read with the process's stages).
     `expected_version` guards against a concurrent change: the row is locked, so of two moves
     with the same version exactly one wins. Refusals are typed: InvalidInput (400),
-    LossReasonMissing (400), GateBlocked and StaleVersion (409), Forbidden (403).
+    LossReasonMissing (400), GateBlocked and StaleVersion (409), Forbidden (403), NotFound (404).
     """
     note, override_reason, loss_reason = note.strip(), override_reason.strip(), loss_reason.strip()
     with transaction.atomic():
-        # Lock the opportunity row alone, with no join: when a concurrent move commits first,
-        # PostgreSQL re-checks the locked row against the *old* joined stage row, the join no
-        # longer matches and the row would vanish from the result instead of showing the new
-        # version. The stage is read after the lock.
-        locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+        if isinstance(opportunity, Opportunity):
+            locked = selectors.opportunity_for_update(opportunity.pk)
+        else:
+            locked = selectors.opportunity_for_update(
+                opportunity, relations=selectors.OUTPUT_RELATIONS
+            )
+            if locked is not None and actor is not None:
+                locked = locked if permissions.can_view_opportunity(actor, locked) else None
+        if locked is None:
+            raise NotFound("No Opportunity matches the given query.")
         _check_can_edit(actor, locked)
         process_rules, stages = _process_rules(locked.process_id)
         to_stage = stages.get(to_stage if isinstance(to_stage, int) else to_stage.pk)
@@ -315,7 +301,9 @@ def opportunity_move_to_stage(
             to_stage=entering,
             outcome=locked.outcome,
             closed_from=closed_from,
-            open_items=lambda stage_ids: _open_required_items(locked.pk, stage_ids),
+            open_items=lambda stage_ids: selectors.open_required_items(
+                locked.pk, process_id=locked.process_id, stage_ids=stage_ids
+            ),
         )
         verdict.refuse(
             override_reason=override_reason,

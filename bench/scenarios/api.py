@@ -16,7 +16,7 @@ from opportunities.models import Opportunity
 
 LIST_URL = "/api/v1/opportunities/"
 LIST_TARGET_MS = 40.0
-MOVE_TARGET_MS = 25.0
+MOVE_TARGET_MS = 15.0
 WARM_UP = 20
 LIST_REPEAT = 150
 MOVE_REPEAT = 300

@@ -1,4 +1,4 @@
-"""Domain errors raised by services; the API and the views turn them into 400/403/409."""
+"""Domain errors raised by services; the API and the views turn them into 400/403/404/409."""
 
 
 class DomainError(Exception):
@@ -41,3 +41,9 @@ class StaleVersion(Conflict):
 
 class Forbidden(DomainError):
     status_code = 403
+
+
+class NotFound(DomainError):
+    """No such object, or none the actor may see (a 404 either way: no hint that it exists)."""
+
+    status_code = 404

@@ -2,6 +2,8 @@
 
 from django.contrib.auth.models import Group
 
+from epos.lib.prepared import PreparedRead
+
 SA = "sa"
 MANAGER = "manager"
 CURATOR = "curator"
@@ -10,13 +12,22 @@ ROLES = (SA, MANAGER, CURATOR, ADMIN)
 ROLE_LABELS = {SA: "Solution architect", MANAGER: "Manager", CURATOR: "Curator", ADMIN: "Admin"}
 
 
+# Read on every request: compiled once (epos.lib.prepared).
+_ROLE_NAMES = PreparedRead(
+    lambda user_id: (
+        Group.objects.filter(user=user_id, name__in=ROLES).order_by().values_list("name")
+    ),
+    user_id=-1,
+)
+
+
 def user_roles(user) -> frozenset[str]:
     """The user's roles, read once per user object (so once per request)."""
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     cached = getattr(user, "_epos_roles", None)
     if cached is None:
-        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        names = {name for (name,) in _ROLE_NAMES.rows(user_id=user.pk)}
         if user.is_superuser:
             names.add(ADMIN)
         cached = frozenset(names)

@@ -5,6 +5,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from epos.lib.ids import parse_id
 from epos.lib.permissions import HasRole
 from opportunities import selectors, services
 from opportunities.api import serializers as s
@@ -17,17 +18,6 @@ from opportunities.filters import (
     ProductGapFilter,
 )
 from stages.models import StageItem
-
-MOVE_FIELDS = (
-    "stage",
-    "stage_entered_at",
-    "version",
-    "engaged_at",
-    "outcome",
-    "closed_at",
-    "loss_reason",
-    "updated_at",
-)
 
 
 class AccountViewSet(viewsets.ModelViewSet):
@@ -136,18 +126,6 @@ class OpportunityViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.opportunity_delete(opportunity=instance, actor=self.request.user)
 
-    def _opportunity_to_move(self, pk):
-        """get_object() for a move, with its answers (a 404 for an id that is none or names no
-        deal the caller sees) but not its query: see selectors.opportunity_to_move."""
-        try:
-            opportunity = selectors.opportunity_to_move(user=self.request.user, pk=pk)
-        except (TypeError, ValueError):
-            raise Http404 from None
-        if opportunity is None:
-            raise Http404("No Opportunity matches the given query.")
-        self.check_object_permissions(self.request, opportunity)
-        return opportunity
-
     @extend_schema(
         request=s.MoveInputSerializer,
         responses={
@@ -160,12 +138,16 @@ class OpportunityViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
-        opportunity = self._opportunity_to_move(pk)
+        # The service reads the deal under its lock, with what the answer prints, and answers
+        # 404 for a deal the caller may not see: one read instead of get_object() and a lock.
+        deal_id = parse_id(pk)
+        if deal_id is None:
+            raise Http404  # as get_object() answers an id that is none
         data = s.MoveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         moved = services.opportunity_move_to_stage(
-            opportunity=opportunity,
+            opportunity=deal_id,
             to_stage=values["stage"],
             actor=request.user,
             note=values["note"],
@@ -174,11 +156,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
             qualified_out=values["qualified_out"],
             expected_version=values.get("expected_version"),
         )
-        # A move changes only these fields; the relations loaded before it still hold, so the
-        # answer needs no second read of the joined row.
-        for field in MOVE_FIELDS:
-            setattr(opportunity, field, getattr(moved, field))
-        return Response(s.opportunity_output(opportunity))
+        return Response(s.opportunity_output(moved))
 
     @extend_schema(responses=s.TransitionSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=[])

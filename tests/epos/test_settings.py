@@ -162,7 +162,7 @@ def test_database_url_selects_postgresql_with_its_parts():
         DB_CONN_MAX_AGE="0",
     )
 
-    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["engine"] == "epos.db.postgresql"
     assert values["name"] == "epos_prod"
     assert values["host"] == "db.internal"
     assert values["port"] == 5433
