@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.db import connection
 
@@ -169,32 +170,53 @@ def _run_load(ctx: BenchContext, duration: float) -> dict:
     }
 
 
-def _database_backends() -> list[int]:
-    """The server processes of the other connections to the bench database (the workers')."""
+def _postmaster_pid() -> int | None:
+    """The PostgreSQL server's main process: the parent of this connection's backend (None when
+    the server runs on another machine)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-        )
-        return [pid for (pid,) in cursor.fetchall()]
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _database_cpu_seconds(postmaster: int | None) -> float:
+    """CPU used so far by the whole PostgreSQL server: its processes alive now (backends, WAL
+    writer, checkpointer...) and, through the postmaster's children's times, those that
+    exited, such as the backend of a gunicorn worker recycled mid-window, which a sum over
+    the live backends alone would miss."""
+    if postmaster is None:
+        return 0.0
+    total = process_cpu_seconds(postmaster) + process_cpu_seconds(postmaster, children=True)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == postmaster:
+            total += process_cpu_seconds(int(entry.name))
+    return total
 
 
 def _cpu_snapshot(server) -> dict:
+    postmaster = _postmaster_pid()
     return {
         "app": server.cpu_seconds(),
-        "database": {pid: process_cpu_seconds(pid) for pid in _database_backends()},
+        "database": _database_cpu_seconds(postmaster),
         "clients": time.process_time(),
     }
 
 
 def _cpu_per_move(before: dict, after: dict, moves: int) -> dict:
     """CPU milliseconds per answered move, by process kind: what the window cost the machine,
-    whoever else was using it. The database figure misses backends that exited mid-window."""
+    whoever else was using it (the database figure is the whole PostgreSQL server's)."""
     if not moves:
         return {}
-    database = sum(
-        seconds - before["database"].get(pid, 0.0) for pid, seconds in after["database"].items()
-    )
+    database = after["database"] - before["database"]
     per_move = {
         "gunicorn": (after["app"] - before["app"]) * 1000 / moves,
         "postgres": database * 1000 / moves,

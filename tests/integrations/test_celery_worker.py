@@ -207,7 +207,7 @@ def wait_until_dispatched(message_id: int, worker: Worker) -> OutboxMessage:
 def assert_worker_ran_dispatch_for(worker_log: str, message_id: int) -> None:
     # The tasks return what they dispatched (a drain: the list of ids; the sweeper's per-message
     # dispatch: the id); the worker logs it with the success line.
-    drained = rf"outbox_drain\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: \[([0-9, ]*)\]"
+    drained = r"outbox_drain\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: \[([0-9, ]*)\]"
     by_drain = any(
         str(message_id) in found.split(", ") for found in re.findall(drained, worker_log)
     )
