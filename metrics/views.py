@@ -462,8 +462,6 @@ def workload_deals(request):
         process=form.chosen_process(),
     )
     page = Paginator(deals, WORKLOAD_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     team = data.get("team")
     return render(
         request,
@@ -477,7 +475,6 @@ def workload_deals(request):
             "severity": dict(ProductGap.Severity.choices).get(data.get("severity") or ""),
             "team": next((t for t in form.teams if t.pk == team), None),
             "process": form.chosen_process(),
-            "query": query.urlencode(),
             "back_url": f"{reverse('metrics:workload')}?{urlencode(form.query())}",
         },
     )

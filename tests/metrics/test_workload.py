@@ -712,3 +712,25 @@ def test_with_several_processes_the_legend_names_the_stages_sharing_a_colour(
     page = client.get(URL, {"process": world.process.pk}).context["page"]
     assert not page.several_processes
     assert [entry.label for entry in page.legend] == ["Discovery", "Demo", "Proposal"]
+
+
+def test_the_deals_behind_a_figure_page_with_their_filters_kept(
+    client, world, carol, alice, monkeypatch
+):
+    from metrics import views
+
+    monkeypatch.setattr(views, "WORKLOAD_PAGE_SIZE", 1)
+    client.force_login(carol)
+    pages = client.get(DEALS_URL, {"drill": "hours", "sa": alice.pk})
+    total = pages.context["page"].paginator.count
+    assert total == 3  # A-late, A-fresh and A-won have hours in the last 30 days
+    html = pages.content.decode()
+    link = html.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert parse_qs(urlsplit(link).query) == {
+        "drill": ["hours"],
+        "sa": [str(alice.pk)],
+        "page": ["2"],
+    }
+    second = client.get(f"{DEALS_URL}{link}")
+    assert second.context["page"].number == 2
+    assert f"Page 2 of {total}" in second.content.decode()
