@@ -17,11 +17,12 @@ SQL and is refused at preparation.
 
 from __future__ import annotations
 
-import threading
+import copy
+import weakref
 from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql.constants import MULTI
@@ -59,16 +60,16 @@ class PreparedRead:
                 raise ImproperlyConfigured(f"{name!r}: stand-ins are ints or strings.")
         self._build = build
         self._stand_ins = stand_ins
-        # One compiler per thread and database: a compiler holds its connection, which is the
-        # thread's own.
-        self._local = threading.local()
+        # One compiler per connection object: a compiler runs its SQL on the connection it was
+        # made with, and each thread (each async context too) has connection objects of its own.
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _prepared(self, using: str) -> _Prepared:
-        compiled = self._local.__dict__.setdefault("compiled", {})
-        prepared = compiled.get(using)
+        connection = connections[using]
+        prepared = self._compiled.get(connection)
         if prepared is None:
             queryset = self._build(**self._stand_ins).using(using)
-            prepared = compiled[using] = _Prepared(queryset, using, self._stand_ins)
+            prepared = self._compiled[connection] = _Prepared(queryset, using, self._stand_ins)
         return prepared
 
     def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> list:
@@ -81,14 +82,13 @@ class PreparedRead:
             if type(value) is not type(self._stand_ins[name]):
                 raise TypeError(f"{name!r} must be {type(self._stand_ins[name]).__name__}.")
             params[index] = value
-        compiler = prepared.compiler
-        # execute_sql() asks the compiler for its SQL: answer with the one compiled before.
+        # A copy of the compiled compiler (it shares the select list and klass_info, which
+        # nothing changes) whose execute_sql() gets the SQL compiled before with these values:
+        # a connection shared between threads (a live test server's) may run two at once.
+        compiler = copy.copy(prepared.compiler)
         compiler.as_sql = lambda *args, **kwargs: (prepared.sql, tuple(params))
-        try:
-            results = compiler.execute_sql(MULTI)
-            rows = list(compiler.results_iter(results, tuple_expected=not prepared.models))
-        finally:
-            del compiler.as_sql
+        results = compiler.execute_sql(MULTI)
+        rows = list(compiler.results_iter(results, tuple_expected=not prepared.models))
         if not prepared.models:
             return rows
         return self._instances(prepared, rows)

@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from epos.lib.prepared import PreparedRead
@@ -119,3 +119,19 @@ def test_a_stand_in_that_is_not_unique_in_the_query_is_refused(db):
         read.rows(pk=1)
     with pytest.raises(ImproperlyConfigured, match="ints or strings"):
         PreparedRead(lambda pk: Group.objects.filter(pk=pk), pk=1.5)
+
+
+def test_each_connection_object_runs_the_read_on_itself(postgres_only, alice, deals):
+    """A thread's (or an async context's) own connection object must not be handed a compiler
+    made on another one: that one may sit in another transaction and see other rows."""
+    own = connections["default"]
+    assert [row.pk for row in DEALS.rows(owner_id=alice.pk)] == [d.pk for d in deals[alice]]
+    other = connections.create_connection("default")
+    connections["default"] = other
+    try:
+        # The deals are not committed (the test's transaction): the other session sees none.
+        assert DEALS.rows(owner_id=alice.pk) == []
+    finally:
+        connections["default"] = own
+        other.close()
+    assert [row.pk for row in DEALS.rows(owner_id=alice.pk)] == [d.pk for d in deals[alice]]
