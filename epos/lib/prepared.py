@@ -48,6 +48,13 @@ class _Prepared:
             self.slots[name] = found[0]
         self.model = queryset.model
         self.db = using
+        if self.models:
+            # How ModelIterable turns a row into the model and its select_related relations.
+            klass_info, select = self.compiler.klass_info, self.compiler.select
+            fields = klass_info["select_fields"]
+            self.model_columns = slice(fields[0], fields[-1] + 1)
+            self.attnames = [column[0].target.attname for column in select[self.model_columns]]
+            self.populators = get_related_populators(klass_info, select, using)
 
 
 class PreparedRead:
@@ -97,15 +104,12 @@ class PreparedRead:
     def _instances(prepared: _Prepared, rows: list) -> list:
         """What ModelIterable makes of the rows (no annotations or known related objects: a
         prepared read has neither)."""
-        compiler = prepared.compiler
-        klass_info, select = compiler.klass_info, compiler.select
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        attnames = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, prepared.db)
         objects = []
         for row in rows:
-            obj = prepared.model.from_db(prepared.db, attnames, row[start:end])
-            for populator in populators:
+            obj = prepared.model.from_db(
+                prepared.db, prepared.attnames, row[prepared.model_columns]
+            )
+            for populator in prepared.populators:
                 populator.populate(row, obj)
             objects.append(obj)
         return objects

@@ -22,6 +22,7 @@ from metrics.selectors.common import (
     split_percentiles,
 )
 from metrics.selectors.scope import Scope
+from opportunities import selectors as opportunity_selectors
 from opportunities.measures import DaysBetween, past_target_q, ratio, visit_length
 from opportunities.models import StageTransition
 from stages.models import Process, Stage
@@ -47,7 +48,7 @@ class StageFlow:
 
 
 def process_stages(process: Process) -> list[Stage]:
-    return list(Stage.objects.filter(process=process).order_by("position"))
+    return opportunity_selectors.process_stages(process.pk)
 
 
 def _flow_opportunities(scope: Scope) -> QuerySet:
